@@ -1,0 +1,44 @@
+-- name: records.get
+-- Reads records by key (GET of one key, bulk-get of many) and, in the same statement, deletes the expired rows of the install's
+-- namespace (through the TTL partial index) and takes them off the install's usage.
+-- One round trip, one router task on Citus (every CTE filters on install_id).
+-- Lock order: when the snapshot shows expired rows, the usage row is locked (lock_usage)
+-- before the delete locks any record row, the same order writers use, so a reader never
+-- deadlocks with a writer. With nothing to clean, no lock is taken at all.
+-- returns: one row per live record found, each with cleaned (rows deleted); when none is
+--   found, exactly one row with cleaned and null record columns
+-- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[])
+with expired_seen as (
+  select 1 from ext_storage_records
+  where install_id = $1 and tenant_id = $2 and namespace = $3
+    and expires_at is not null and expires_at <= now()
+  limit 1
+),
+lock_usage as (
+  select 1 from ext_storage_usage
+  where install_id = $1 and tenant_id = $2 and exists (select 1 from expired_seen)
+  for update
+),
+expired as (
+  delete from ext_storage_records
+  where install_id = $1 and tenant_id = $2 and namespace = $3
+    and expires_at is not null and expires_at <= now()
+    and exists (select 1 from lock_usage)
+  returning size_bytes
+),
+cleaned as (
+  select count(*) as n, coalesce(sum(size_bytes), 0) as bytes from expired
+),
+usage_adjusted as (
+  update ext_storage_usage
+  set bytes_used = bytes_used - cleaned.bytes,
+      record_count = record_count - cleaned.n,
+      updated_at = now()
+  from cleaned
+  where install_id = $1 and tenant_id = $2 and cleaned.n > 0
+)
+select cleaned.n as cleaned, r.key, r.value, r.revision, r.expires_at, r.created_at, r.updated_at
+from cleaned
+left join ext_storage_records r
+  on r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3 and r.key = any($4::text[])
+  and (r.expires_at is null or r.expires_at > now())

@@ -1,0 +1,81 @@
+// Every environment variable the service reads is read here, once, and validated.
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  jwt: Readonly<{ secret: string | undefined; audience: string; issuer: string | undefined }>;
+  limits: Readonly<{
+    maxValueBytes: number;
+    maxBodyBytes: number;
+    maxBulkItems: number;
+    maxBulkKeys: number;
+    maxListLimit: number;
+    quotaBytes: number;
+    quotaRecords: number;
+  }>;
+  db: Readonly<{ poolMax: number; prepare: boolean }>;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}>;
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const secret = env.STORAGE_JWT_SECRET || undefined;
+  if (secret !== undefined && new TextEncoder().encode(secret).length < 32) {
+    throw new ConfigError("STORAGE_JWT_SECRET must be at least 32 bytes");
+  }
+  const logLevel = (env.LOG_LEVEL || "info").toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return Object.freeze({
+    port: int(env, "PORT", 3000, 0, 65535),
+    host: env.HOST || "0.0.0.0",
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.STORAGE_DATA_DIR || "./.data",
+    jwt: Object.freeze({
+      secret,
+      audience: env.STORAGE_JWT_AUDIENCE || "ext-storage",
+      issuer: env.STORAGE_JWT_ISSUER || undefined,
+    }),
+    limits: Object.freeze({
+      maxValueBytes: int(env, "STORAGE_MAX_VALUE_BYTES", 65_536, 1),
+      maxBodyBytes: int(env, "STORAGE_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxBulkItems: int(env, "STORAGE_MAX_BULK_ITEMS", 500, 1, 10_000),
+      maxBulkKeys: int(env, "STORAGE_MAX_BULK_KEYS", 1000, 1, 10_000),
+      maxListLimit: int(env, "STORAGE_MAX_LIST_LIMIT", 1000, 1, 10_000),
+      quotaBytes: int(env, "STORAGE_QUOTA_BYTES", 32 * 1024 * 1024, 0),
+      quotaRecords: int(env, "STORAGE_QUOTA_RECORDS", 50_000, 0),
+    }),
+    db: Object.freeze({
+      poolMax: int(env, "STORAGE_DB_POOL_MAX", 10, 1, 1000),
+      // off for PgBouncer in transaction mode, which cannot keep prepared statements
+      prepare: bool(env, "STORAGE_DB_PREPARE", true),
+    }),
+    logLevel: logLevel as Config["logLevel"],
+  });
+}

@@ -1,0 +1,60 @@
+// The database handle the domain code sees: run a named statement, or run several in one
+// transaction. Backed by postgres.js for PostgreSQL, Citus and the embedded PGlite alike.
+import postgres from "postgres";
+import { isRetryable } from "./errors.ts";
+import { loadQueries, type QueryName } from "./sql.ts";
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  run<T extends Row = Row>(name: QueryName, params: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  /** Runs fn in one transaction; retried (at most 3 tries) on serialization failure or deadlock. */
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(timeoutSeconds?: number): Promise<void>;
+}
+
+export type DatabaseOptions = { poolMax: number; prepare: boolean };
+
+const TRIES = 3;
+
+export function connect(url: string, options: DatabaseOptions): Database {
+  const queries = loadQueries();
+  const sql = postgres(url, {
+    max: options.poolMax,
+    prepare: options.prepare,
+    onnotice: () => {},
+    connect_timeout: 10,
+    // int8 (revisions, counts) below 2^53 by contract: plain numbers, not strings
+    types: {
+      int8: { to: 20, from: [20], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },
+    },
+    connection: { application_name: "ext-storage" },
+  });
+
+  // postgres.js queries are lazy: they start when first awaited. execute() starts them now,
+  // so statements reach the server in the order they were run, which the pipelined write
+  // transaction (records/install.ts) relies on.
+  const runner = (tx: postgres.Sql | postgres.TransactionSql): Queryable => ({
+    run: <T extends Row>(name: QueryName, params: readonly unknown[]) =>
+      tx
+        .unsafe(queries[name], params as postgres.ParameterOrJSON<never>[], { prepare: options.prepare })
+        .execute() as unknown as Promise<T[]>,
+  });
+
+  return {
+    ...runner(sql),
+    async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await sql.begin((tx) => fn(runner(tx)))) as T;
+        } catch (error) {
+          if (attempt >= TRIES || !isRetryable(error)) throw error;
+        }
+      }
+    },
+    close: (timeout = 5) => sql.end({ timeout }),
+  };
+}

@@ -1,0 +1,49 @@
+// The service's SQL: sql/**/*.sql, one statement per file, loaded once at start into a
+// frozen map. A file's header names it (`-- name: records.get`); the name must match the
+// file's path, so a query's name in logs and metrics always leads to its file.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const QUERY_NAMES = [
+  "installs.lock",
+  "records.get",
+  "records.list",
+  "records.put",
+  "records.bulk_put",
+  "records.delete",
+  "namespaces.list",
+  "namespaces.delete",
+  "health.migrations",
+] as const;
+
+export type QueryName = (typeof QUERY_NAMES)[number];
+
+export const SQL_DIR = fileURLToPath(new URL("../../sql/", import.meta.url));
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return filesUnder(path);
+    return entry.name.endsWith(".sql") ? [path] : [];
+  });
+}
+
+function nameOf(file: string, dir: string): string {
+  return relative(dir, file).slice(0, -".sql".length).split(sep).join(".").replaceAll("-", "_");
+}
+
+export function loadQueries(dir = SQL_DIR): Readonly<Record<QueryName, string>> {
+  const queries: Record<string, string> = {};
+  for (const file of filesUnder(dir)) {
+    const text = readFileSync(file, "utf8");
+    const name = nameOf(file, dir);
+    const header = /^-- name: (\S+)/.exec(text)?.[1];
+    if (header !== name) throw new Error(`${file}: header names "${header}", its path says "${name}"`);
+    if (!(QUERY_NAMES as readonly string[]).includes(name)) throw new Error(`${file}: unknown query ${name}`);
+    queries[name] = text;
+  }
+  const missing = QUERY_NAMES.filter((name) => !(name in queries));
+  if (missing.length > 0) throw new Error(`missing SQL files for: ${missing.join(", ")}`);
+  return Object.freeze(queries as Record<QueryName, string>);
+}

@@ -1,0 +1,109 @@
+// Who a request acts for. The token alone decides it (spec section 2): nothing in the URL or
+// the body can widen the install a request touches.
+import { errors as joseErrors, jwtVerify } from "jose";
+import { AppError, fail } from "../errors.ts";
+
+export const SCOPES = ["storage:read", "storage:write", "storage:schema", "storage:admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export type Principal = Readonly<{
+  tenantId: string | undefined;
+  extensionId: string | undefined;
+  installId: string | undefined;
+  scopes: ReadonlySet<Scope>;
+  expiresAt: number;
+}>;
+
+/** A principal that names an install: every /v1 record route needs one. */
+export type InstallPrincipal = Principal & { tenantId: string; extensionId: string; installId: string };
+
+export type AuthOptions = { secret: string; audience: string; issuer: string | undefined };
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CLOCK_SKEW_SECONDS = 30;
+const CACHE_MAX = 10_000;
+
+const unauthenticated = (message: string) => fail("UNAUTHENTICATED", message);
+
+export function createAuthenticator(options: AuthOptions) {
+  const key = new TextEncoder().encode(options.secret);
+  // Verified tokens, until they expire. Bounded: when full, the oldest entry goes (Map keeps
+  // insertion order). An HMAC check costs ~20 µs; a lookup, well under 1 µs.
+  const cache = new Map<string, Principal>();
+
+  async function verify(token: string): Promise<Principal> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ["HS256"],
+        audience: options.audience,
+        issuer: options.issuer,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        requiredClaims: ["exp"],
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated("the token has expired");
+      if (error instanceof joseErrors.JWTClaimValidationFailed) {
+        throw unauthenticated(`the token's ${error.claim} claim is not accepted`);
+      }
+      throw unauthenticated("the token is malformed or not signed with the expected key and algorithm");
+    }
+    const scopeClaim = payload.scope;
+    if (typeof scopeClaim !== "string") throw unauthenticated("the token has no scope claim");
+    const scopes = new Set<Scope>();
+    for (const s of scopeClaim.split(" ").filter(Boolean)) {
+      if (!(SCOPES as readonly string[]).includes(s)) throw unauthenticated(`unknown scope "${s}"`);
+      scopes.add(s as Scope);
+    }
+    const id = (claim: string): string | undefined => {
+      const value = payload[claim];
+      if (value === undefined) return undefined;
+      if (typeof value !== "string" || !ID.test(value)) {
+        throw unauthenticated(`the ${claim} claim must be 1–128 characters of [A-Za-z0-9._:-]`);
+      }
+      return value;
+    };
+    const principal: Principal = Object.freeze({
+      tenantId: id("tenant_id"),
+      extensionId: id("extension_id"),
+      installId: id("install_id"),
+      scopes,
+      expiresAt: payload.exp as number,
+    });
+    const named = [principal.tenantId, principal.extensionId, principal.installId].filter(Boolean).length;
+    if (named !== 0 && named !== 3) {
+      throw unauthenticated("tenant_id, extension_id and install_id come together");
+    }
+    if (named === 0 && !scopes.has("storage:admin")) {
+      throw unauthenticated("the token names no install");
+    }
+    return principal;
+  }
+
+  return async function authenticate(authorization: string | null): Promise<Principal> {
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? "");
+    if (!match?.[1]) throw unauthenticated("an Authorization: Bearer <token> header is required");
+    const token = match[1];
+    const nowSeconds = Date.now() / 1000;
+    const cached = cache.get(token);
+    if (cached !== undefined) {
+      if (cached.expiresAt + CLOCK_SKEW_SECONDS > nowSeconds) return cached;
+      cache.delete(token);
+    }
+    const principal = await verify(token);
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    cache.set(token, principal);
+    return principal;
+  };
+}
+
+export type Authenticate = ReturnType<typeof createAuthenticator>;
+
+/** The principal, when it holds the scope and names an install. */
+export function requireInstall(principal: Principal, scope: Scope): InstallPrincipal {
+  if (!principal.scopes.has(scope)) throw fail("FORBIDDEN", `the token lacks the ${scope} scope`);
+  if (principal.installId === undefined) {
+    throw new AppError("FORBIDDEN", "this route acts on one install: the token names none");
+  }
+  return principal as InstallPrincipal;
+}

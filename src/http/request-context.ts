@@ -1,0 +1,31 @@
+// Per-request facts shared between hooks and handlers, keyed by the Request itself.
+import type { InstallPrincipal, Principal } from "./auth.ts";
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+type RequestFacts = { id: string; start: number; principal?: Principal };
+const facts = new WeakMap<Request, RequestFacts>();
+
+/** Echoes a well-formed incoming x-request-id, else makes a fresh one. */
+export function beginRequest(request: Request): RequestFacts {
+  const incoming = request.headers.get("x-request-id");
+  const entry = {
+    id: incoming !== null && ID.test(incoming) ? incoming : crypto.randomUUID(),
+    start: performance.now(),
+  };
+  facts.set(request, entry);
+  return entry;
+}
+
+export const requestFacts = (request: Request): RequestFacts => facts.get(request) ?? beginRequest(request);
+
+export function setPrincipal(request: Request, principal: Principal): void {
+  requestFacts(request).principal = principal;
+}
+
+/** The install principal the gate admitted; a route without a gate has none. */
+export function installOf(request: Request): InstallPrincipal {
+  const principal = requestFacts(request).principal;
+  if (principal?.installId === undefined) throw new Error("route has no install gate");
+  return principal as InstallPrincipal;
+}

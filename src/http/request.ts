@@ -1,0 +1,89 @@
+// What the router cannot be trusted with: path segments decoded exactly once from the raw
+// request path (Bun's router turns an invalid escape into U+FFFD), a strict query string,
+// and the conditional-request headers.
+import { fail } from "../errors.ts";
+import { checkKey, checkNamespace, decodeSegment, keyProblem } from "../records/keys.ts";
+
+/** The raw path's segments, still percent-encoded. */
+export function rawSegments(request: Request): string[] {
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const query = url.indexOf("?", start);
+  return url.slice(start, query < 0 ? undefined : query).split("/");
+}
+
+// /v1/namespaces/{ns}/... → ["", "v1", "namespaces", ns, ...]
+export const namespaceOf = (request: Request) =>
+  checkNamespace(decodeSegment(rawSegments(request)[3] ?? "", "INVALID_NAMESPACE"));
+
+// /v1/namespaces/{ns}/records/{key}
+export const keyOf = (request: Request) => checkKey(decodeSegment(rawSegments(request)[5] ?? "", "INVALID_KEY"));
+
+/**
+ * The query string as a map, strictly: every name known, none repeated, every escape valid.
+ * (URLSearchParams would quietly replace a bad escape and keep the last of two values.)
+ */
+export function strictQuery(request: Request, known: readonly string[]): Map<string, string> {
+  const url = request.url;
+  const q = url.indexOf("?");
+  const out = new Map<string, string>();
+  if (q < 0) return out;
+  for (const part of url.slice(q + 1).split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    const decode = (s: string) => {
+      try {
+        return decodeURIComponent(s.replaceAll("+", " "));
+      } catch {
+        throw fail("INVALID_REQUEST", "the query string is not valid percent-encoded UTF-8");
+      }
+    };
+    const name = decode(eq < 0 ? part : part.slice(0, eq));
+    const value = decode(eq < 0 ? "" : part.slice(eq + 1));
+    if (!known.includes(name)) throw fail("INVALID_REQUEST", `unknown query parameter "${name}"`);
+    if (out.has(name)) throw fail("INVALID_REQUEST", `query parameter "${name}" is given twice`);
+    out.set(name, value);
+  }
+  return out;
+}
+
+export type ListQuery = { prefix: string; limit: number; cursor: string | undefined; values: boolean };
+
+export function listQuery(request: Request, maxLimit: number): ListQuery {
+  const q = strictQuery(request, ["prefix", "limit", "cursor", "values"]);
+  const prefix = q.get("prefix") ?? "";
+  if (prefix !== "" && prefix !== "." && prefix !== ".." && keyProblem(prefix) !== undefined) {
+    throw fail("INVALID_REQUEST", `prefix: ${keyProblem(prefix)}`);
+  }
+  const rawLimit = q.get("limit");
+  const limit = rawLimit === undefined ? Math.min(100, maxLimit) : Number(rawLimit);
+  if (!/^\d{1,6}$/.test(rawLimit ?? "1") || !Number.isInteger(limit) || limit < 1 || limit > maxLimit) {
+    throw fail("INVALID_REQUEST", `limit must be an integer from 1 to ${maxLimit}`);
+  }
+  const values = q.get("values") ?? "true";
+  if (values !== "true" && values !== "false") throw fail("INVALID_REQUEST", "values must be true or false");
+  const cursor = q.get("cursor");
+  return { prefix, limit, cursor: cursor === "" ? undefined : cursor, values: values === "true" };
+}
+
+const ETAG = /^(?:W\/)?"(\d{1,16})"$/;
+
+function revisionFrom(header: string, name: string): number {
+  const match = ETAG.exec(header.trim()) ?? /^(\d{1,16})$/.exec(header.trim());
+  const n = Number(match?.[1]);
+  if (!Number.isSafeInteger(n) || n < 1) throw fail("INVALID_REQUEST", `${name} must be a revision ETag like "12"`);
+  return n;
+}
+
+export function preconditionOf(request: Request): { ifMatch?: number; ifNoneMatch?: boolean } {
+  const ifMatch = request.headers.get("if-match");
+  const ifNoneMatch = request.headers.get("if-none-match");
+  if (ifMatch !== null && ifNoneMatch !== null) {
+    throw fail("INVALID_REQUEST", "give If-Match or If-None-Match, not both");
+  }
+  if (ifNoneMatch !== null) {
+    if (ifNoneMatch.trim() !== "*") throw fail("INVALID_REQUEST", "If-None-Match supports only *");
+    return { ifNoneMatch: true };
+  }
+  return ifMatch === null ? {} : { ifMatch: revisionFrom(ifMatch, "If-Match") };
+}

@@ -1,0 +1,139 @@
+// /v1 record and namespace routes: admit (gate), read the path and query, call the domain.
+import { Elysia } from "elysia";
+import type { Config } from "../../config.ts";
+import type { Database } from "../../db/client.ts";
+import { fail } from "../../errors.ts";
+import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
+import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
+import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
+import type { Authenticate } from "../auth.ts";
+import { jsonBody } from "../body.ts";
+import { gate } from "../gate.ts";
+import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
+import { installOf } from "../request-context.ts";
+import * as S from "../schemas.ts";
+
+export type RouteDeps = { db: Database; config: Config; authenticate: Authenticate };
+
+const etag = (revision: number) => `"${revision}"`;
+
+export function recordRoutes({ db, config, authenticate }: RouteDeps) {
+  const { limits } = config;
+  const read = gate(authenticate, "storage:read");
+  const write = gate(authenticate, "storage:write");
+  const parse = jsonBody(limits.maxBodyBytes);
+  const tags = ["records"];
+
+  return new Elysia({ name: "records" })
+    .get(
+      "/v1/namespaces/:ns/records/:key",
+      async ({ request, set }) => {
+        const record = await getRecord(db, installOf(request), namespaceOf(request), keyOf(request));
+        set.headers.etag = etag(record.revision);
+        return record;
+      },
+      { transform: read, response: S.Record, detail: { tags, summary: "Read one record" } },
+    )
+    .put(
+      "/v1/namespaces/:ns/records/:key",
+      async ({ request, body, set }) => {
+        const result = await putRecord(
+          db,
+          installOf(request),
+          namespaceOf(request),
+          keyOf(request),
+          body,
+          preconditionOf(request),
+          limits.maxValueBytes,
+        );
+        set.status = result.created ? 201 : 200;
+        set.headers.etag = etag(result.record.revision);
+        return result.record;
+      },
+      {
+        parse,
+        transform: write,
+        body: S.WriteBody,
+        response: { 200: S.WriteResponse, 201: S.WriteResponse },
+        detail: { tags, summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)" },
+      },
+    )
+    .delete(
+      "/v1/namespaces/:ns/records/:key",
+      async ({ request, set }) => {
+        const precondition = preconditionOf(request);
+        if (precondition.ifNoneMatch) throw fail("INVALID_REQUEST", "DELETE honours If-Match only");
+        await deleteRecord(db, installOf(request), namespaceOf(request), keyOf(request), precondition.ifMatch);
+        set.status = 204;
+      },
+      { transform: write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
+    )
+    .get(
+      "/v1/namespaces/:ns/records",
+      ({ request }) =>
+        listRecords(db, installOf(request), namespaceOf(request), listQuery(request, limits.maxListLimit)),
+      {
+        transform: read,
+        response: S.ListPage,
+        detail: {
+          tags,
+          summary: "List records in key byte order (prefix, limit, cursor, values=false)",
+          parameters: ["prefix", "limit", "cursor", "values"].map((name) => ({
+            name,
+            in: "query",
+            required: false,
+            schema: { type: "string" },
+          })),
+        },
+      },
+    )
+    .post(
+      "/v1/namespaces/:ns/bulk-get",
+      ({ request, body }) => bulkGet(db, installOf(request), namespaceOf(request), body.keys),
+      {
+        parse,
+        transform: read,
+        body: S.BulkKeysBody(limits.maxBulkKeys),
+        response: S.BulkGetResponse,
+        detail: { tags, summary: "Read many records" },
+      },
+    )
+    .post(
+      "/v1/namespaces/:ns/bulk-put",
+      ({ request, body }) => bulkPut(db, installOf(request), namespaceOf(request), body.items, limits.maxValueBytes),
+      {
+        parse,
+        transform: write,
+        body: S.BulkPutBody(limits.maxBulkItems),
+        response: S.BulkPutResponse,
+        detail: { tags, summary: "Write many records, all or nothing" },
+      },
+    )
+    .post(
+      "/v1/namespaces/:ns/bulk-delete",
+      ({ request, body }) =>
+        bulkDelete(
+          db,
+          installOf(request),
+          namespaceOf(request),
+          "keys" in body ? body.keys.map((key) => ({ key })) : body.items,
+        ),
+      {
+        parse,
+        transform: write,
+        body: S.BulkDeleteBody(limits.maxBulkKeys),
+        response: S.Deleted,
+        detail: { tags, summary: "Delete many records, all or nothing" },
+      },
+    )
+    .get("/v1/namespaces", ({ request }) => listNamespaces(db, installOf(request)), {
+      transform: read,
+      response: S.Namespaces,
+      detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
+    })
+    .delete("/v1/namespaces/:ns", ({ request }) => deleteNamespace(db, installOf(request), namespaceOf(request)), {
+      transform: write,
+      response: S.Deleted,
+      detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
+    });
+}

@@ -1,0 +1,66 @@
+// The request and response shapes of the contract (spec section 5), as TypeBox schemas: the
+// single source of validation, of the OpenAPI document and of the handlers' types.
+import { t } from "elysia";
+import { MAX_TTL_SECONDS } from "../records/record.ts";
+
+const strict = { additionalProperties: false } as const;
+
+const ttl = {
+  ttlSeconds: t.Optional(t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
+  expiresAt: t.Optional(t.String({ description: "RFC 3339, in the future, at most one year ahead" })),
+};
+const revision = t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const key = t.String({ description: "1–512 bytes of UTF-8, no control characters, not . or .." });
+const timestamp = t.String({ description: "RFC 3339" });
+
+export const WriteBody = t.Object({ value: t.Unknown(), ...ttl }, strict);
+
+export const BulkKeysBody = (maxItems: number) => t.Object({ keys: t.Array(key, { minItems: 1, maxItems }) }, strict);
+
+export const BulkPutBody = (maxItems: number) =>
+  t.Object(
+    {
+      items: t.Array(
+        t.Object(
+          { key, value: t.Unknown(), ...ttl, ifRevision: t.Optional(revision), ifAbsent: t.Optional(t.Literal(true)) },
+          strict,
+        ),
+        { minItems: 1, maxItems },
+      ),
+    },
+    strict,
+  );
+
+export const BulkDeleteBody = (maxItems: number) =>
+  t.Union([
+    t.Object({ keys: t.Array(key, { minItems: 1, maxItems }) }, strict),
+    t.Object(
+      { items: t.Array(t.Object({ key, ifRevision: t.Optional(revision) }, strict), { minItems: 1, maxItems }) },
+      strict,
+    ),
+  ]);
+
+const recordFields = {
+  key,
+  revision,
+  expiresAt: t.Union([timestamp, t.Null()]),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+};
+export const Record = t.Object({ ...recordFields, value: t.Unknown() });
+export const WriteResponse = t.Object(recordFields);
+export const ListPage = t.Object({
+  items: t.Array(t.Object({ ...recordFields, value: t.Optional(t.Unknown()) })),
+  cursor: t.Union([t.String(), t.Null()]),
+});
+export const BulkGetResponse = t.Object({ items: t.Array(Record), missing: t.Array(key) });
+export const BulkPutResponse = t.Object({
+  items: t.Array(t.Object({ key, revision, created: t.Boolean(), expiresAt: t.Union([timestamp, t.Null()]) })),
+});
+export const Deleted = t.Object({ deleted: t.Integer({ minimum: 0 }) });
+export const Namespaces = t.Object({
+  namespaces: t.Array(t.Object({ namespace: t.String(), recordCount: t.Integer(), bytesUsed: t.Integer() })),
+});
+export const ErrorResponse = t.Object({
+  error: t.Object({ code: t.String(), message: t.String(), details: t.Optional(t.Record(t.String(), t.Unknown())) }),
+});

@@ -1,0 +1,57 @@
+// How a stored row is shown to clients, and how a write's expiry is asked for.
+import { fail } from "../errors.ts";
+
+export type RecordRow = {
+  key: string;
+  value?: unknown;
+  revision: number;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/** A record as written responses and values=false lists show it: everything but the value. */
+export type RecordMeta = {
+  key: string;
+  revision: number;
+  expiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type StoredRecord = RecordMeta & { value: unknown };
+
+export const toMeta = (row: Omit<RecordRow, "value">): RecordMeta => ({
+  key: row.key,
+  revision: row.revision,
+  expiresAt: row.expires_at?.toISOString() ?? null,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+export const toRecord = (row: RecordRow): StoredRecord => ({ ...toMeta(row), value: row.value });
+
+export const MAX_TTL_SECONDS = 31_536_000;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export type ExpiryInput = { ttlSeconds?: number; expiresAt?: string };
+
+/**
+ * [ttl_seconds, expires_at] for the write statements; both null means the namespace's
+ * default TTL, if any, else no expiry. expiresAt is checked against this server's clock
+ * (in the future, at most a year ahead); expiry itself is always the database's clock.
+ */
+export function expiryParams(input: ExpiryInput, where: string, now = Date.now()): [number | null, string | null] {
+  const { ttlSeconds, expiresAt } = input;
+  if (ttlSeconds !== undefined && expiresAt !== undefined) {
+    throw fail("INVALID_REQUEST", `${where}: give ttlSeconds or expiresAt, not both`);
+  }
+  if (expiresAt === undefined) return [ttlSeconds ?? null, null];
+  const at = RFC3339.test(expiresAt) ? Date.parse(expiresAt) : Number.NaN;
+  if (!Number.isFinite(at)) throw fail("INVALID_REQUEST", `${where}: expiresAt must be an RFC 3339 timestamp`);
+  if (at <= now) throw fail("INVALID_REQUEST", `${where}: expiresAt must be in the future`);
+  if (at > now + MAX_TTL_SECONDS * 1000) {
+    throw fail("INVALID_REQUEST", `${where}: expiresAt may be at most one year ahead`);
+  }
+  return [null, new Date(at).toISOString()];
+}

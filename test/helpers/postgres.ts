@@ -1,0 +1,76 @@
+// An ephemeral PostgreSQL cluster for the test run: a temporary folder, a free loopback
+// port, fsync off. Started as the postgres user when the run is root (initdb refuses root).
+import { spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type Cluster = { url: (database: string) => string; stop(): void };
+
+function pgBin(): string {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  const preferred = versions.includes("15") ? "15" : versions[0];
+  if (preferred === undefined) throw new Error("no PostgreSQL server found under /usr/lib/postgresql (set PG_BIN)");
+  return join(root, preferred, "bin");
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function run(command: string, args: string[], asPostgres: boolean): void {
+  const [cmd, argv] = asPostgres ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+  const result = spawnSync(cmd, argv, { encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new Error(`${command} failed (${result.status}): ${result.stderr || result.stdout || result.error}`);
+  }
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const bin = pgBin();
+  const asPostgres = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), "ext-storage-pg-"));
+  if (asPostgres) {
+    const pg = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+    const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+    chownSync(dir, Number(pg.stdout.trim()), Number(gid.stdout.trim()));
+  }
+  const data = join(dir, "data");
+  const port = await freePort();
+  run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], asPostgres);
+  const options = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    "-c listen_addresses=127.0.0.1",
+    "-c fsync=off",
+    "-c synchronous_commit=off",
+    "-c full_page_writes=off",
+    "-c max_connections=200",
+  ].join(" ");
+  run(join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "60", "start"], asPostgres);
+  let stopped = false;
+  return {
+    url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}?sslmode=disable`,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      const args = ["-D", data, "-m", "immediate", "-w", "stop"];
+      spawnSync(
+        ...((asPostgres
+          ? ["runuser", ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args]]
+          : [join(bin, "pg_ctl"), args]) as [string, string[]]),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,19 @@
+// Loaded by bunfig.toml before any test file: boots the test database once for the run.
+// DATABASE_URL, when set, names an existing server instead (it is migrated, not created).
+import { afterAll } from "bun:test";
+import { dbmate } from "../src/db/migrate.ts";
+import { type Cluster, startCluster } from "./helpers/postgres.ts";
+
+let cluster: Cluster | undefined;
+if (!process.env.DATABASE_URL) {
+  cluster = await startCluster();
+  process.env.DATABASE_URL = cluster.url("ext_storage_test");
+  process.on("exit", () => cluster?.stop());
+}
+const migrated = await dbmate(process.env.DATABASE_URL as string, ["up"]);
+if (migrated.code !== 0) {
+  cluster?.stop();
+  throw new Error(`test database migration failed:\n${migrated.output}`);
+}
+
+afterAll(() => cluster?.stop());
