@@ -20,6 +20,12 @@ export type DatabaseOptions = { poolMax: number; prepare: boolean };
 
 const TRIES = 3;
 
+// postgres.js declares an array parameter with its first element's type, so a boolean[]
+// would be declared bool and refused ("cannot cast type boolean to boolean[]"). Its array
+// helper declares it as an array.
+const param = (sql: postgres.Sql, value: unknown): unknown =>
+  Array.isArray(value) && value.some((v) => typeof v === "boolean") ? sql.array(value as boolean[]) : value;
+
 export function connect(url: string, options: DatabaseOptions): Database {
   const queries = loadQueries();
   const sql = postgres(url, {
@@ -40,7 +46,9 @@ export function connect(url: string, options: DatabaseOptions): Database {
   const runner = (tx: postgres.Sql | postgres.TransactionSql): Queryable => ({
     run: <T extends Row>(name: QueryName, params: readonly unknown[]) =>
       tx
-        .unsafe(queries[name], params as postgres.ParameterOrJSON<never>[], { prepare: options.prepare })
+        .unsafe(queries[name], params.map((p) => param(sql, p)) as postgres.ParameterOrJSON<never>[], {
+          prepare: options.prepare,
+        })
         .execute() as unknown as Promise<T[]>,
   });
 

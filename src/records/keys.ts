@@ -88,9 +88,12 @@ export function encodeCursor(scope: CursorScope, lastKey: string): string {
 export function decodeCursor(scope: CursorScope, cursor: string): string {
   const bad = (): AppError => fail("INVALID_REQUEST", "cursor is not valid for this install, namespace and prefix");
   if (cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  // only the canonical encoding: base64url decoding would otherwise ignore trailing junk
+  if (Buffer.from(text, "utf8").toString("base64url") !== cursor) throw bad();
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    parsed = JSON.parse(text);
   } catch {
     throw bad();
   }
