@@ -1,6 +1,7 @@
 // The request and response shapes of the contract (spec section 5), as TypeBox schemas: the
 // single source of validation, of the OpenAPI document and of the handlers' types.
-import { t } from "elysia";
+// TypeBox itself, not Elysia's `t`: Elysia's Integer also accepts numeric strings ("5").
+import { Type as t } from "@sinclair/typebox";
 import { MAX_TTL_SECONDS } from "../records/record.ts";
 
 const strict = { additionalProperties: false } as const;

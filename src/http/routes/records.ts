@@ -21,6 +21,12 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
   const { limits } = config;
   const read = gate(authenticate, "storage:read");
   const write = gate(authenticate, "storage:write");
+  const body = {
+    write: S.WriteBody,
+    bulkKeys: S.BulkKeysBody(limits.maxBulkKeys),
+    bulkPut: S.BulkPutBody(limits.maxBulkItems),
+    bulkDelete: S.BulkDeleteBody(limits.maxBulkKeys),
+  };
   const parse = jsonBody(limits.maxBodyBytes);
   const tags = ["records"];
 
@@ -52,8 +58,8 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
       },
       {
         parse,
-        transform: write,
-        body: S.WriteBody,
+        transform: gate(authenticate, "storage:write", body.write),
+        body: body.write,
         response: { 200: S.WriteResponse, 201: S.WriteResponse },
         detail: { tags, summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)" },
       },
@@ -92,8 +98,8 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
       ({ request, body }) => bulkGet(db, installOf(request), namespaceOf(request), body.keys),
       {
         parse,
-        transform: read,
-        body: S.BulkKeysBody(limits.maxBulkKeys),
+        transform: gate(authenticate, "storage:read", body.bulkKeys),
+        body: body.bulkKeys,
         response: S.BulkGetResponse,
         detail: { tags, summary: "Read many records" },
       },
@@ -103,8 +109,8 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
       ({ request, body }) => bulkPut(db, installOf(request), namespaceOf(request), body.items, limits.maxValueBytes),
       {
         parse,
-        transform: write,
-        body: S.BulkPutBody(limits.maxBulkItems),
+        transform: gate(authenticate, "storage:write", body.bulkPut),
+        body: body.bulkPut,
         response: S.BulkPutResponse,
         detail: { tags, summary: "Write many records, all or nothing" },
       },
@@ -120,8 +126,8 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
         ),
       {
         parse,
-        transform: write,
-        body: S.BulkDeleteBody(limits.maxBulkKeys),
+        transform: gate(authenticate, "storage:write", body.bulkDelete),
+        body: body.bulkDelete,
         response: S.Deleted,
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
