@@ -28,7 +28,7 @@ const unauthenticated = (message: string) => fail("UNAUTHENTICATED", message);
 export function createAuthenticator(options: AuthOptions) {
   const key = new TextEncoder().encode(options.secret);
   // Verified tokens, until they expire. Bounded: when full, the oldest entry goes (Map keeps
-  // insertion order). An HMAC check costs ~20 µs; a lookup, well under 1 µs.
+  // insertion order). A verification costs ~66 µs, a cached lookup ~0.4 µs (bun run bench).
   const cache = new Map<string, Principal>();
 
   async function verify(token: string): Promise<Principal> {
