@@ -27,7 +27,9 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     bulkPut: S.BulkPutBody(limits.maxBulkItems),
     bulkDelete: S.BulkDeleteBody(limits.maxBulkKeys),
   };
-  const parse = jsonBody(limits.maxBodyBytes);
+  // Our parser always returns (a body or the reason it has none), so Elysia's JSON parser
+  // after it never runs; it is listed so the OpenAPI document names the content type.
+  const parse = [jsonBody(limits.maxBodyBytes), "application/json" as const];
   const tags = ["records"];
 
   return new Elysia({ name: "records" })
@@ -61,7 +63,10 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
         transform: gate(authenticate, "storage:write", body.write),
         body: body.write,
         response: { 200: S.WriteResponse, 201: S.WriteResponse },
-        detail: { tags, summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)" },
+        detail: {
+          tags,
+          summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)",
+        },
       },
     )
     .delete(
