@@ -7,7 +7,9 @@ import type { Database } from "./db/client.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { renderError } from "./http/errors.ts";
 import { beginRequest } from "./http/request-context.ts";
+import { adminRoutes } from "./http/routes/admin.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
 import type { Logger } from "./log.ts";
 
@@ -41,7 +43,9 @@ export function buildApp({ config, db, log, jwtSecret }: AppDeps) {
       }),
     )
     .use(healthRoutes(db))
-    .use(recordRoutes({ db, config, authenticate }));
+    .use(recordRoutes({ db, config, authenticate }))
+    .use(settingsRoutes({ db, config, authenticate }))
+    .use(adminRoutes({ db, config, authenticate }));
 }
 
 export type App = ReturnType<typeof buildApp>;

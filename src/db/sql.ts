@@ -7,13 +7,24 @@ import { fileURLToPath } from "node:url";
 
 export const QUERY_NAMES = [
   "installs.lock",
+  "installs.lock_existing",
+  "installs.account",
+  "installs.sweep_expired",
+  "installs.usage",
+  "installs.set_limits",
+  "installs.bump_schema_version",
+  "installs.purge",
+  "installs.reconcile",
   "records.get",
   "records.list",
-  "records.put",
-  "records.bulk_put",
+  "records.state",
+  "records.upsert",
   "records.delete",
   "namespaces.list",
   "namespaces.delete",
+  "schemas.get",
+  "schemas.put",
+  "schemas.delete",
   "health.migrations",
 ] as const;
 

@@ -62,6 +62,36 @@ export const Deleted = t.Object({ deleted: t.Integer({ minimum: 0 }) });
 export const Namespaces = t.Object({
   namespaces: t.Array(t.Object({ namespace: t.String(), recordCount: t.Integer(), bytesUsed: t.Integer() })),
 });
+export const SchemaBody = (maxValueBytes: number) =>
+  t.Object(
+    {
+      jsonSchema: t.Union([t.Object({}), t.Boolean()], { description: "a JSON Schema, draft 2020-12" }),
+      defaultTtlSeconds: t.Optional(t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
+      maxValueBytes: t.Optional(t.Integer({ minimum: 1, maximum: maxValueBytes })),
+    },
+    strict,
+  );
+export const Schema = t.Object({
+  jsonSchema: t.Unknown(),
+  version: revision,
+  defaultTtlSeconds: t.Union([t.Integer(), t.Null()]),
+  maxValueBytes: t.Union([t.Integer(), t.Null()]),
+});
+const limitsFields = { maxBytes: t.Integer({ minimum: 0 }), maxRecords: t.Integer({ minimum: 0 }) };
+export const Usage = t.Object({
+  bytesUsed: t.Integer(),
+  recordCount: t.Integer(),
+  limits: t.Object({ ...limitsFields, maxValueBytes: t.Integer() }),
+});
+export const LimitsBody = t.Object(
+  {
+    maxBytes: t.Optional(t.Union([t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), t.Null()])),
+    maxRecords: t.Optional(t.Union([t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), t.Null()])),
+  },
+  strict,
+);
+export const Limits = t.Object(limitsFields);
+
 export const ErrorResponse = t.Object({
   error: t.Object({ code: t.String(), message: t.String(), details: t.Optional(t.Record(t.String(), t.Unknown())) }),
 });

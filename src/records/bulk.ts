@@ -1,26 +1,10 @@
-// bulk-get, bulk-put, bulk-delete: one statement each, all or nothing for the writes.
+// bulk-get, bulk-put, bulk-delete: all or nothing for the writes.
 import type { Database } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
-import { checkKey } from "./keys.ts";
-import { type ExpiryInput, expiryParams, type RecordRow, type StoredRecord, toRecord } from "./record.ts";
-import { prepareValue } from "./values.ts";
-
-/** Keys checked one by one, with the failing item's index; duplicates are a 400. */
-function checkKeys(keys: readonly unknown[]): string[] {
-  const seen = new Set<string>();
-  return keys.map((key, index) => {
-    try {
-      checkKey(key);
-    } catch (error) {
-      throw fail("INVALID_KEY", `item ${index}: ${(error as Error).message}`, { index });
-    }
-    const k = key as string;
-    if (seen.has(k)) throw fail("INVALID_REQUEST", `item ${index}: duplicate key`, { index, key: k });
-    seen.add(k);
-    return k;
-  });
-}
+import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
+import type { LimitDefaults } from "./usage.ts";
+import { checkBulkKeys, type WriteItem, writeRecords } from "./write.ts";
 
 type FoundRow = RecordRow & { cleaned: number; key: string | null };
 
@@ -31,7 +15,7 @@ export async function bulkGet(
   namespace: string,
   keys: readonly string[],
 ): Promise<{ items: StoredRecord[]; missing: string[] }> {
-  const wanted = checkKeys(keys);
+  const wanted = checkBulkKeys(keys);
   const rows = await db.run<FoundRow>("records.get", [install.installId, install.tenantId, namespace, wanted]);
   const byKey = new Map(rows.filter((r) => r.key !== null).map((r) => [r.key as string, r as RecordRow]));
   const items: StoredRecord[] = [];
@@ -44,64 +28,21 @@ export async function bulkGet(
   return { items, missing };
 }
 
-export type BulkPutItem = ExpiryInput & { key: string; value: unknown; ifRevision?: number; ifAbsent?: boolean };
-
-type BulkPutRow = {
-  idx: number;
-  key: string;
-  ok: boolean;
-  current_revision: number | null;
-  created: boolean;
-  revision: number | null;
-  expires_at: Date | null;
-};
-
-const failedItems = (rows: readonly { idx: number; key: string; ok: boolean; current_revision: number | null }[]) =>
-  fail("REVISION_MISMATCH", "a precondition failed; nothing was written", {
-    failed: rows
-      .filter((r) => !r.ok)
-      .map((r) => ({ index: r.idx - 1, key: r.key, currentRevision: r.current_revision })),
-  });
-
-/** bulk-put: 3 round trips whatever the item count. */
+/** bulk-put: 4 round trips whatever the item count (see write.ts). */
 export async function bulkPut(
   db: Database,
+  defaults: LimitDefaults,
   install: Install,
   namespace: string,
-  items: readonly BulkPutItem[],
-  maxValueBytes: number,
+  items: readonly WriteItem[],
 ) {
-  const keys = checkKeys(items.map((i) => i.key));
-  const prepared = items.map((item, index) => {
-    const where = `item ${index}`;
-    if (item.ifRevision !== undefined && item.ifAbsent === true) {
-      throw fail("INVALID_REQUEST", `${where}: give ifRevision or ifAbsent, not both`, { index });
-    }
-    return { value: prepareValue(item.key, item.value, maxValueBytes, where), expiry: expiryParams(item, where) };
-  });
-  const rows = await writeInInstall(db, install, async (q) => {
-    const r = await q.run<BulkPutRow>("records.bulk_put", [
-      install.installId,
-      install.tenantId,
-      install.extensionId,
-      namespace,
-      keys,
-      prepared.map((p) => p.value.json),
-      prepared.map((p) => p.value.sizeBytes),
-      prepared.map((p) => p.expiry[0]),
-      prepared.map((p) => p.expiry[1]),
-      items.map((i) => i.ifRevision ?? null),
-      items.map((i) => i.ifAbsent === true),
-    ]);
-    if (r.some((row) => !row.ok)) throw failedItems(r);
-    return r;
-  });
+  const written = await writeRecords(db, defaults, install, namespace, items, true);
   return {
-    items: rows.map((r) => ({
-      key: r.key,
-      revision: r.revision as number,
-      created: r.created,
-      expiresAt: r.expires_at?.toISOString() ?? null,
+    items: written.map((w) => ({
+      key: w.key,
+      revision: w.revision,
+      created: w.created,
+      expiresAt: w.expiresAt?.toISOString() ?? null,
     })),
   };
 }
@@ -112,7 +53,7 @@ type DeleteRow = { idx: number; key: string; ok: boolean; current_revision: numb
 
 /** bulk-delete: 3 round trips. Absent keys are no error unless an ifRevision names them. */
 export async function bulkDelete(db: Database, install: Install, namespace: string, items: readonly BulkDeleteItem[]) {
-  const keys = checkKeys(items.map((i) => i.key));
+  const keys = checkBulkKeys(items.map((i) => i.key));
   const rows = await writeInInstall(db, install, async (q) => {
     const r = await q.run<DeleteRow>("records.delete", [
       install.installId,
@@ -121,7 +62,13 @@ export async function bulkDelete(db: Database, install: Install, namespace: stri
       keys,
       items.map((i) => i.ifRevision ?? null),
     ]);
-    if (r.some((row) => !row.ok)) throw failedItems(r);
+    if (r.some((row) => !row.ok)) {
+      throw fail("REVISION_MISMATCH", "a precondition failed; nothing was deleted", {
+        failed: r
+          .filter((row) => !row.ok)
+          .map((row) => ({ index: row.idx - 1, key: row.key, currentRevision: row.current_revision })),
+      });
+    }
     return r;
   });
   return { deleted: rows.filter((r) => r.deleted).length };

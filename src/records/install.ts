@@ -4,25 +4,37 @@ import { fail } from "../errors.ts";
 
 export type Install = Readonly<{ tenantId: string; extensionId: string; installId: string }>;
 
+/** The install's usage row as installs.lock returns it. */
+export type UsageRow = {
+  bytes_used: number;
+  record_count: number;
+  max_bytes: number | null;
+  max_records: number | null;
+  last_revision: number;
+  last_schema_version: number;
+};
+
 /**
- * Runs a write in one transaction behind the install's lock (installs.lock). The lock and
- * the first statement of `work` are sent together (pipelined): the server runs them in
- * order, so the write's snapshot is taken after the lock is held. Round trips: BEGIN, the
- * pipelined pair, COMMIT = 3. A write to an install_id another tenant owns is refused, and
- * since the work's statements also filter on the tenant, they did nothing.
+ * Runs a write in one transaction behind the install's lock (installs.lock). The work gets
+ * the lock's pending result: it may send its first statement before awaiting it, and the
+ * two go out together (pipelined); the server runs them in order, so the work's snapshot is
+ * taken with the lock held. A write to an install_id another tenant owns is refused; the
+ * work's statements also filter on the tenant, so whatever they ran did nothing.
  */
 export async function writeInInstall<T>(
   db: Database,
   install: Install,
-  work: (q: Queryable) => Promise<T>,
+  work: (q: Queryable, lock: Promise<UsageRow>) => Promise<T>,
 ): Promise<T> {
   return db.transaction(async (q) => {
-    const [locked, done] = await Promise.allSettled([
-      q.run("installs.lock", [install.installId, install.tenantId, install.extensionId]),
-      work(q),
-    ]);
+    const lock = q
+      .run<UsageRow>("installs.lock", [install.installId, install.tenantId, install.extensionId])
+      .then((rows) => {
+        if (rows[0] === undefined) throw fail("FORBIDDEN", "this install belongs to another tenant");
+        return rows[0];
+      });
+    const [locked, done] = await Promise.allSettled([lock, work(q, lock)]);
     if (locked.status === "rejected") throw locked.reason;
-    if (locked.value.length === 0) throw fail("FORBIDDEN", "this install belongs to another tenant");
     if (done.status === "rejected") throw done.reason;
     return done.value;
   });

@@ -1,19 +1,12 @@
 // Records one at a time, and list: the domain of GET/PUT/DELETE /v1/namespaces/{ns}/records.
-// Round trips are counted per operation; see install.ts for the write transaction's three.
+// Round trips are counted per operation.
 import type { Database } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
 import { decodeCursor, encodeCursor, prefixUpperBound } from "./keys.ts";
-import {
-  type ExpiryInput,
-  expiryParams,
-  type RecordMeta,
-  type RecordRow,
-  type StoredRecord,
-  toMeta,
-  toRecord,
-} from "./record.ts";
-import { prepareValue } from "./values.ts";
+import { type ExpiryInput, type RecordMeta, type RecordRow, type StoredRecord, toMeta, toRecord } from "./record.ts";
+import type { LimitDefaults } from "./usage.ts";
+import { writeRecords } from "./write.ts";
 
 export type Precondition = { ifMatch?: number; ifNoneMatch?: boolean };
 
@@ -31,53 +24,33 @@ export async function getRecord(db: Database, install: Install, namespace: strin
 
 export type WriteBody = ExpiryInput & { value: unknown };
 
-type PutRow = {
-  ok: boolean;
-  current_revision: number | null;
-  revision: number | null;
-  expires_at: Date | null;
-  created_at: Date | null;
-  updated_at: Date | null;
-};
-
-/** PUT: 3 round trips (BEGIN, lock + upsert pipelined, COMMIT). */
+/** PUT: 4 round trips (see write.ts). */
 export async function putRecord(
   db: Database,
+  defaults: LimitDefaults,
   install: Install,
   namespace: string,
   key: string,
   body: WriteBody,
   precondition: Precondition,
-  maxValueBytes: number,
 ): Promise<{ created: boolean; record: RecordMeta }> {
-  const value = prepareValue(key, body.value, maxValueBytes, "value");
-  const [ttl, expiresAt] = expiryParams(body, "value");
-  const row = await writeInInstall(db, install, async (q) => {
-    const [r] = await q.run<PutRow>("records.put", [
-      install.installId,
-      install.tenantId,
-      install.extensionId,
-      namespace,
-      key,
-      value.json,
-      value.sizeBytes,
-      ttl,
-      expiresAt,
-      precondition.ifMatch ?? null,
-      precondition.ifNoneMatch ?? false,
-    ]);
-    if (r === undefined || !r.ok) throw mismatch(r?.current_revision ?? null);
-    if (r.revision === null) throw new Error("records.put held its precondition but wrote nothing");
-    return r;
-  });
+  const [written] = await writeRecords(
+    db,
+    defaults,
+    install,
+    namespace,
+    [{ ...body, key, ifRevision: precondition.ifMatch, ifAbsent: precondition.ifNoneMatch }],
+    false,
+  );
+  if (written === undefined) throw new Error("writeRecords wrote nothing");
   return {
-    created: row.current_revision === null,
+    created: written.created,
     record: toMeta({
       key,
-      revision: row.revision as number,
-      expires_at: row.expires_at,
-      created_at: row.created_at as Date,
-      updated_at: row.updated_at as Date,
+      revision: written.revision,
+      expires_at: written.expiresAt,
+      created_at: written.createdAt,
+      updated_at: written.updatedAt,
     }),
   };
 }

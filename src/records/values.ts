@@ -40,13 +40,20 @@ export function valueProblem(value: unknown): string | undefined {
 export type PreparedValue = { json: string; valueBytes: number; sizeBytes: number };
 
 /** Serializes a checked value; size_bytes = UTF-8 bytes of the key + of JSON.stringify(value). */
-export function prepareValue(key: string, value: unknown, maxValueBytes: number, where: string): PreparedValue {
+export function prepareValue(
+  key: string,
+  value: unknown,
+  maxValueBytes: number,
+  where: string,
+  details?: Record<string, unknown>,
+): PreparedValue {
   const problem = valueProblem(value);
-  if (problem !== undefined) throw fail("INVALID_REQUEST", `${where}: ${problem}`);
+  if (problem !== undefined) throw fail("INVALID_REQUEST", `${where}: ${problem}`, details);
   const json = JSON.stringify(value);
   const valueBytes = utf8Length(json);
   if (valueBytes > maxValueBytes) {
     throw fail("VALUE_TOO_LARGE", `${where}: the value is ${valueBytes} bytes, over the limit of ${maxValueBytes}`, {
+      ...details,
       key,
       limit: maxValueBytes,
       size: valueBytes,

@@ -83,3 +83,17 @@ export function client(base: string, token: string) {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An admin client (scope storage:admin, no install claims). */
+export async function adminClient(base: string) {
+  const token = await tokenFor({}, "storage:admin");
+  const c = client(base, token);
+  const path = (tenantId: string, installId: string) => `/admin/v1/tenants/${tenantId}/installs/${installId}`;
+  return {
+    ...c,
+    usage: (i: { tenantId: string; installId: string }) => c.call("GET", `${path(i.tenantId, i.installId)}/usage`),
+    limits: (i: { tenantId: string; installId: string }, body: unknown) =>
+      c.call("PUT", `${path(i.tenantId, i.installId)}/limits`, body),
+    purge: (i: { tenantId: string; installId: string }) => c.call("DELETE", path(i.tenantId, i.installId)),
+  };
+}

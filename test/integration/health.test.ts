@@ -60,6 +60,11 @@ test("/openapi.json documents every route, with the request body schemas", async
       "/v1/namespaces/{ns}/bulk-put",
       "/v1/namespaces/{ns}/records",
       "/v1/namespaces/{ns}/records/{key}",
+      "/v1/namespaces/{ns}/schema",
+      "/v1/usage",
+      "/admin/v1/tenants/{tid}/installs/{iid}/usage",
+      "/admin/v1/tenants/{tid}/installs/{iid}/limits",
+      "/admin/v1/tenants/{tid}/installs/{iid}",
     ].sort(),
   );
   const put = doc.paths["/v1/namespaces/{ns}/records/{key}"].put;

@@ -15,6 +15,10 @@ import * as S from "../schemas.ts";
 
 export type RouteDeps = { db: Database; config: Config; authenticate: Authenticate };
 
+// Our parser always returns (a body or the reason it has none), so Elysia's JSON parser
+// after it never runs; it is listed so the OpenAPI document names the content type.
+export const jsonBodyParser = (config: Config) => [jsonBody(config.limits.maxBodyBytes), "application/json" as const];
+
 const etag = (revision: number) => `"${revision}"`;
 
 export function recordRoutes({ db, config, authenticate }: RouteDeps) {
@@ -27,9 +31,7 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     bulkPut: S.BulkPutBody(limits.maxBulkItems),
     bulkDelete: S.BulkDeleteBody(limits.maxBulkKeys),
   };
-  // Our parser always returns (a body or the reason it has none), so Elysia's JSON parser
-  // after it never runs; it is listed so the OpenAPI document names the content type.
-  const parse = [jsonBody(limits.maxBodyBytes), "application/json" as const];
+  const parse = jsonBodyParser(config);
   const tags = ["records"];
 
   return new Elysia({ name: "records" })
@@ -47,12 +49,12 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
       async ({ request, body, set }) => {
         const result = await putRecord(
           db,
+          limits,
           installOf(request),
           namespaceOf(request),
           keyOf(request),
           body,
           preconditionOf(request),
-          limits.maxValueBytes,
         );
         set.status = result.created ? 201 : 200;
         set.headers.etag = etag(result.record.revision);
@@ -111,7 +113,7 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     )
     .post(
       "/v1/namespaces/:ns/bulk-put",
-      ({ request, body }) => bulkPut(db, installOf(request), namespaceOf(request), body.items, limits.maxValueBytes),
+      ({ request, body }) => bulkPut(db, limits, installOf(request), namespaceOf(request), body.items),
       {
         parse,
         transform: gate(authenticate, "storage:write", body.bulkPut),

@@ -1,0 +1,50 @@
+// /v1 routes about an install rather than its records: namespace schemas and usage.
+import { Elysia } from "elysia";
+import { deleteSchema, getSchema, putSchema } from "../../records/schemas.ts";
+import { usageOf } from "../../records/usage.ts";
+import { gate } from "../gate.ts";
+import { namespaceOf } from "../request.ts";
+import { installOf } from "../request-context.ts";
+import * as S from "../schemas.ts";
+import { jsonBodyParser, type RouteDeps } from "./records.ts";
+
+export function settingsRoutes({ db, config, authenticate }: RouteDeps) {
+  const schemaScope = gate(authenticate, "storage:schema");
+  const schemaBody = S.SchemaBody(config.limits.maxValueBytes);
+  const tags = ["schemas"];
+
+  return new Elysia({ name: "settings" })
+    .put(
+      "/v1/namespaces/:ns/schema",
+      async ({ request, body, set }) => {
+        const { created, schema } = await putSchema(db, installOf(request), namespaceOf(request), body);
+        set.status = created ? 201 : 200;
+        return schema;
+      },
+      {
+        parse: jsonBodyParser(config),
+        transform: gate(authenticate, "storage:schema", schemaBody),
+        body: schemaBody,
+        response: { 200: S.Schema, 201: S.Schema },
+        detail: { tags, summary: "Set the namespace's JSON Schema (draft 2020-12), default TTL and value size limit" },
+      },
+    )
+    .get("/v1/namespaces/:ns/schema", ({ request }) => getSchema(db, installOf(request), namespaceOf(request)), {
+      transform: schemaScope,
+      response: S.Schema,
+      detail: { tags, summary: "The namespace's schema, with its version" },
+    })
+    .delete(
+      "/v1/namespaces/:ns/schema",
+      async ({ request, set }) => {
+        await deleteSchema(db, installOf(request), namespaceOf(request));
+        set.status = 204;
+      },
+      { transform: schemaScope, detail: { tags, summary: "Remove the namespace's schema" } },
+    )
+    .get("/v1/usage", ({ request }) => usageOf(db, installOf(request), config.limits), {
+      transform: gate(authenticate, "storage:read"),
+      response: S.Usage,
+      detail: { tags: ["usage"], summary: "The install's live usage and the limits in force" },
+    });
+}

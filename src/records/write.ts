@@ -1,0 +1,206 @@
+// Writing records: PUT of one, bulk-put of many, through one pipeline.
+//
+// Round trips: BEGIN; installs.lock + records.state pipelined; records.upsert +
+// installs.account pipelined; COMMIT = 4, whatever the item count. Only a write that would
+// cross a quota pays more: one to sweep the install's expired rows and one to read the
+// state again, before it is decided for good.
+//
+// Every decision is taken between the two pipelined pairs, on a snapshot taken with the
+// install's lock held, in the contract's order: 413 value too large for the namespace,
+// 422 schema violation, 412 precondition, 403 quota. Nothing is written unless all pass.
+import type { Database } from "../db/client.ts";
+import { fail } from "../errors.ts";
+import { type Install, type UsageRow, writeInInstall } from "./install.ts";
+import { checkKey } from "./keys.ts";
+import { type ExpiryInput, expiryParams } from "./record.ts";
+import { validatorFor, violations } from "./schemas.ts";
+import { type LimitDefaults, limitsOf, quotaBreach, quotaExceeded } from "./usage.ts";
+import { type PreparedValue, prepareValue } from "./values.ts";
+
+export type WriteItem = ExpiryInput & { key: string; value: unknown; ifRevision?: number; ifAbsent?: boolean };
+
+export type Written = {
+  key: string;
+  revision: number;
+  created: boolean;
+  previousRevision: number | null;
+  expiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+type StateRow = {
+  key: string;
+  revision: number | null;
+  size_bytes: number | null;
+  live: boolean | null;
+  schema_version: number | null;
+  default_ttl_seconds: number | null;
+  max_value_bytes: number | null;
+};
+
+type Prepared = { item: WriteItem; value: PreparedValue; ttl: number | null; expiresAt: string | null; where: string };
+
+/** Keys checked one by one, naming the failing item; duplicates are a 400. */
+export function checkBulkKeys(keys: readonly unknown[]): string[] {
+  const seen = new Set<string>();
+  return keys.map((key, index) => {
+    try {
+      checkKey(key);
+    } catch (error) {
+      throw fail("INVALID_KEY", `item ${index}: ${(error as Error).message}`, { index });
+    }
+    const k = key as string;
+    if (seen.has(k)) throw fail("INVALID_REQUEST", `item ${index}: duplicate key`, { index, key: k });
+    seen.add(k);
+    return k;
+  });
+}
+
+export async function writeRecords(
+  db: Database,
+  defaults: LimitDefaults,
+  install: Install,
+  namespace: string,
+  items: readonly WriteItem[],
+  bulk: boolean,
+): Promise<Written[]> {
+  const keys = bulk ? checkBulkKeys(items.map((i) => i.key)) : items.map((i) => i.key);
+  const at = (index: number) => (bulk ? { index } : {});
+  const prepared: Prepared[] = items.map((item, index) => {
+    const where = bulk ? `item ${index}` : "value";
+    if (item.ifRevision !== undefined && item.ifAbsent === true) {
+      throw fail("INVALID_REQUEST", `${where}: give ifRevision or ifAbsent, not both`, at(index));
+    }
+    const [ttl, expiresAt] = expiryParams(item, where);
+    return {
+      item,
+      value: prepareValue(item.key, item.value, defaults.maxValueBytes, where, at(index)),
+      ttl,
+      expiresAt,
+      where,
+    };
+  });
+
+  return writeInInstall(db, install, async (q, lock) => {
+    const readState = () => q.run<StateRow>("records.state", [install.installId, install.tenantId, namespace, keys]);
+    const statePending = readState(); // sent together with the lock
+    const usage: UsageRow = await lock;
+    let state = await statePending;
+    const schema = state[0] as StateRow;
+
+    // 413: the namespace may lower the value size limit
+    const maxValue = Math.min(defaults.maxValueBytes, schema.max_value_bytes ?? Number.POSITIVE_INFINITY);
+    prepared.forEach((p, index) => {
+      if (p.value.valueBytes > maxValue) {
+        throw fail(
+          "VALUE_TOO_LARGE",
+          `${p.where}: the value is ${p.value.valueBytes} bytes, over the namespace's limit of ${maxValue}`,
+          {
+            ...at(index),
+            key: p.item.key,
+            limit: maxValue,
+            size: p.value.valueBytes,
+          },
+        );
+      }
+    });
+
+    // 422: the schema version in force now, which the install lock keeps in force until commit
+    if (schema.schema_version !== null) {
+      const validate = await validatorFor(q, install, namespace, schema.schema_version);
+      const errors = prepared.flatMap((p, index) =>
+        validate(p.item.value) ? [] : violations(validate.errors).map((v) => ({ ...at(index), ...v })),
+      );
+      if (errors.length > 0) {
+        throw fail("SCHEMA_VIOLATION", "the value does not satisfy the namespace's schema; nothing was written", {
+          errors,
+        });
+      }
+    }
+
+    // 412: expired rows are absent to every precondition
+    const failed = prepared.flatMap((p, index) => {
+      const s = state[index] as StateRow;
+      const current = s.live ? s.revision : null;
+      const ok =
+        p.item.ifRevision !== undefined
+          ? current === p.item.ifRevision
+          : p.item.ifAbsent === true
+            ? current === null
+            : true;
+      return ok ? [] : [{ index, key: p.item.key, currentRevision: current }];
+    });
+    if (failed.length > 0) {
+      throw bulk
+        ? fail("REVISION_MISMATCH", "a precondition failed; nothing was written", { failed })
+        : fail("REVISION_MISMATCH", "the record's revision does not match the precondition", {
+            currentRevision: failed[0]?.currentRevision ?? null,
+          });
+    }
+
+    // 403: decide on live usage; stored expired rows are swept first when they would tip it
+    const limits = limitsOf(usage, defaults);
+    let used = { bytes: usage.bytes_used, records: usage.record_count };
+    let delta = deltaOf(prepared, state);
+    if (quotaBreach(used, delta, limits) !== undefined) {
+      const [swept] = await q.run<{ bytes_used: number; record_count: number }>("installs.sweep_expired", [
+        install.installId,
+        install.tenantId,
+      ]);
+      used = { bytes: swept?.bytes_used ?? 0, records: swept?.record_count ?? 0 };
+      state = await readState();
+      delta = deltaOf(prepared, state);
+      const breach = quotaBreach(used, delta, limits);
+      if (breach !== undefined) throw quotaExceeded(breach);
+    }
+
+    const revisions = prepared.map((_, index) => usage.last_revision + index + 1);
+    const [rows] = await Promise.all([
+      q.run<{ key: string; revision: number; expires_at: Date | null; created_at: Date; updated_at: Date }>(
+        "records.upsert",
+        [
+          install.installId,
+          install.tenantId,
+          install.extensionId,
+          namespace,
+          keys,
+          prepared.map((p) => p.value.json),
+          revisions,
+          prepared.map((p) => p.value.sizeBytes),
+          prepared.map((p) => p.ttl ?? (p.expiresAt === null ? schema.default_ttl_seconds : null)),
+          prepared.map((p) => p.expiresAt),
+        ],
+      ),
+      q.run("installs.account", [install.installId, install.tenantId, delta.bytes, delta.records, revisions.at(-1)]),
+    ]);
+    const byKey = new Map(rows.map((r) => [r.key, r]));
+    return prepared.map((p, index) => {
+      const row = byKey.get(p.item.key);
+      if (row === undefined) throw new Error("records.upsert did not write every item");
+      const s = state[index] as StateRow;
+      const previousRevision = s.live ? s.revision : null;
+      return {
+        key: row.key,
+        revision: row.revision,
+        created: previousRevision === null,
+        previousRevision,
+        expiresAt: row.expires_at,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      };
+    });
+  });
+}
+
+/** What the write adds to usage: new sizes less the rows they replace (live or expired). */
+function deltaOf(prepared: readonly Prepared[], state: readonly StateRow[]) {
+  let bytes = 0;
+  let records = 0;
+  prepared.forEach((p, index) => {
+    const stored = state[index]?.size_bytes ?? null;
+    bytes += p.value.sizeBytes - (stored ?? 0);
+    if (stored === null) records += 1;
+  });
+  return { bytes, records };
+}
