@@ -4,17 +4,21 @@
 -- the key is replaced as a new record (created_at reset). The expiry is computed on the
 -- database's clock: now() + ttl_seconds, else the given expires_at, else none.
 -- ON CONFLICT ... SET uses only excluded.* and the stored row: Citus refuses volatile
--- functions such as now() there.
+-- functions such as now() there. The rows select from the install's usage row, so on Citus
+-- the distribution column comes from a colocated table: the whole statement is pushed down
+-- to the one shard (with $1 in its place, Citus would run the unnest on the coordinator).
 -- returns: one row per record written: key, revision, expires_at, created_at, updated_at
 -- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespace, $5 keys (text[]),
 -- $6 values (JSON text[]), $7 revisions (bigint[]), $8 size_bytes (int[]),
 -- $9 ttl_seconds (int[], null: none), $10 expires_at (timestamptz[], null: none)
 insert into ext_storage_records as r (install_id, tenant_id, extension_id, namespace, key, value,
   revision, size_bytes, expires_at, created_at, updated_at)
-select $1, $2, $3, $4, i.key, i.value::jsonb, i.revision, i.size_bytes,
+select u.install_id, u.tenant_id, $3, $4, i.key, i.value::jsonb, i.revision, i.size_bytes,
        coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at), now(), now()
-from unnest($5::text[], $6::text[], $7::bigint[], $8::integer[], $9::integer[], $10::timestamptz[])
+from ext_storage_usage u
+cross join unnest($5::text[], $6::text[], $7::bigint[], $8::integer[], $9::integer[], $10::timestamptz[])
   as i(key, value, revision, size_bytes, ttl_seconds, expires_at)
+where u.install_id = $1 and u.tenant_id = $2
 on conflict (install_id, namespace, key) do update set
   value = excluded.value,
   revision = excluded.revision,
