@@ -6,26 +6,49 @@ import type { Config } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { renderError } from "./http/errors.ts";
-import { beginRequest } from "./http/request-context.ts";
+import { beginRequest, requestFacts } from "./http/request-context.ts";
 import { adminRoutes } from "./http/routes/admin.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
-import type { Logger } from "./log.ts";
+import { installHash, type Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 
-export type AppDeps = { config: Config; db: Database; log: Logger; jwtSecret: string };
+export type AppDeps = { config: Config; db: Database; log: Logger; jwtSecret: string; metrics?: Metrics };
 
-export function buildApp({ config, db, log, jwtSecret }: AppDeps) {
+export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics() }: AppDeps) {
   const authenticate = createAuthenticator({
     secret: jwtSecret,
     audience: config.jwt.audience,
     issuer: config.jwt.issuer,
   });
+  metrics.watchDatabase(db);
+  const deps = { db, config, authenticate, metrics };
   return new Elysia({ name: "ext-storage", normalize: false })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = beginRequest(request).id;
     })
-    .onError(renderError(log))
+    .onTransform({ as: "global" }, ({ request, route }) => {
+      requestFacts(request).route = route;
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set }) => {
+      // one log line and one latency sample per request: never keys, values or tokens
+      const facts = requestFacts(request);
+      const status = facts.status ?? (typeof set.status === "number" ? set.status : 200);
+      const seconds = (performance.now() - facts.start) / 1000;
+      const route = facts.route ?? "unmatched";
+      metrics.observeRequest(route, request.method, status, seconds);
+      log.info("request", {
+        requestId: facts.id,
+        method: request.method,
+        route,
+        status,
+        ms: Math.round(seconds * 10_000) / 10,
+        ...(facts.principal?.installId ? { install: installHash(facts.principal.installId) } : {}),
+      });
+    })
+    .onError(renderError(log, metrics))
     .use(
       openapi({
         path: "/openapi",
@@ -43,9 +66,10 @@ export function buildApp({ config, db, log, jwtSecret }: AppDeps) {
       }),
     )
     .use(healthRoutes(db))
-    .use(recordRoutes({ db, config, authenticate }))
-    .use(settingsRoutes({ db, config, authenticate }))
-    .use(adminRoutes({ db, config, authenticate }));
+    .use(metricsRoutes(config, metrics))
+    .use(recordRoutes(deps))
+    .use(settingsRoutes(deps))
+    .use(adminRoutes(deps));
 }
 
 export type App = ReturnType<typeof buildApp>;

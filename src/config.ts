@@ -16,6 +16,15 @@ export type Config = Readonly<{
     quotaRecords: number;
   }>;
   db: Readonly<{ poolMax: number; prepare: boolean }>;
+  ttl: Readonly<{
+    listSweepEvery: number;
+    sweepIntervalMs: number;
+    sweepMaxInstalls: number;
+    sweepMaxRows: number;
+    pendingRefreshMs: number;
+    pendingCountLimit: number;
+  }>;
+  metricsToken: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }>;
 
@@ -76,6 +85,18 @@ export function loadConfig(env: Env = process.env): Config {
       // off for PgBouncer in transaction mode, which cannot keep prepared statements
       prepare: bool(env, "STORAGE_DB_PREPARE", true),
     }),
+    ttl: Object.freeze({
+      // every Nth list also sweeps its whole install (0: never)
+      listSweepEvery: int(env, "TTL_LIST_SWEEP_EVERY", 100, 0),
+      // the scheduled sweeper (0: off)
+      sweepIntervalMs: int(env, "TTL_SWEEP_INTERVAL_MS", 0, 0),
+      sweepMaxInstalls: int(env, "TTL_SWEEP_MAX_INSTALLS", 100, 1, 100_000),
+      sweepMaxRows: int(env, "TTL_SWEEP_MAX_ROWS", 1000, 1, 1_000_000),
+      // the ttl_expired_rows_pending gauge (0: never refreshed)
+      pendingRefreshMs: int(env, "TTL_PENDING_REFRESH_MS", 15_000, 0),
+      pendingCountLimit: int(env, "TTL_PENDING_COUNT_LIMIT", 1_000_000, 1),
+    }),
+    metricsToken: env.METRICS_TOKEN || undefined,
     logLevel: logLevel as Config["logLevel"],
   });
 }

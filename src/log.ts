@@ -1,15 +1,20 @@
 // Structured JSON logs, one line per event, on stderr. Never values, keys or tokens.
+import { createHash } from "node:crypto";
 import type { Config } from "./config.ts";
+
+/** An install as logs name it: a short hash, so logs never carry the id itself. */
+export const installHash = (installId: string) =>
+  createHash("sha256").update(installId).digest("base64url").slice(0, 12);
 
 const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = Exclude<Config["logLevel"], "silent">;
 
 export type Logger = Record<Level, (msg: string, fields?: Record<string, unknown>) => void>;
 
-export function createLogger(level: Config["logLevel"]): Logger {
+export function createLogger(level: Config["logLevel"], write = (line: string) => process.stderr.write(line)): Logger {
   const at = (l: Level) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[l] < ORDER[level]) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields })}\n`);
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields })}\n`);
   };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }

@@ -1,9 +1,11 @@
 // Boot for Bun: config → database → app → listen; drain on SIGTERM.
 import { buildApp } from "./app.ts";
+import { startBackground } from "./background.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { connect } from "./db/client.ts";
 import { type Embedded, startEmbedded } from "./db/embedded.ts";
 import { createLogger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
 import { devSecret, mintToken } from "./tokens.ts";
 
 const DRAIN_SECONDS = 10;
@@ -27,9 +29,15 @@ async function main() {
     secret = devSecret(config.dataDir);
   }
 
+  const metrics = createMetrics();
   // PGlite has a single session: one connection, so transactions never interleave.
-  const db = connect(url, { ...config.db, poolMax: embedded === undefined ? config.db.poolMax : 1 });
-  const app = buildApp({ config, db, log, jwtSecret: secret });
+  const db = connect(
+    url,
+    { ...config.db, poolMax: embedded === undefined ? config.db.poolMax : 1 },
+    metrics.observeQuery,
+  );
+  const app = buildApp({ config, db, log, jwtSecret: secret, metrics });
+  const background = startBackground(db, config, metrics, log);
   app.listen({
     port: config.port,
     hostname: config.host,
@@ -65,6 +73,7 @@ async function main() {
     log.info("draining", { signal });
     const timer = setTimeout(() => process.exit(1), DRAIN_SECONDS * 1000);
     await server.stop(false); // stop accepting; in-flight requests finish
+    await background.stop();
     await db.close(DRAIN_SECONDS);
     await embedded?.stop();
     clearTimeout(timer);

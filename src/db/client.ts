@@ -10,10 +10,15 @@ export interface Queryable {
   run<T extends Row = Row>(name: QueryName, params: readonly unknown[]): Promise<T[]>;
 }
 
+/** Told of every statement's duration, by name: the labels of the query metrics. */
+export type QueryObserver = (name: QueryName, seconds: number, ok: boolean) => void;
+
 export interface Database extends Queryable {
   /** Runs fn in one transaction; retried (at most 3 tries) on serialization failure or deadlock. */
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(timeoutSeconds?: number): Promise<void>;
+  /** Statements under way and the pool's size, for the pool metrics. */
+  stats(): { inFlight: number; poolMax: number };
 }
 
 export type DatabaseOptions = { poolMax: number; prepare: boolean };
@@ -26,7 +31,7 @@ const TRIES = 3;
 const param = (sql: postgres.Sql, value: unknown): unknown =>
   Array.isArray(value) && value.some((v) => typeof v === "boolean") ? sql.array(value as boolean[]) : value;
 
-export function connect(url: string, options: DatabaseOptions): Database {
+export function connect(url: string, options: DatabaseOptions, observe?: QueryObserver): Database {
   const queries = loadQueries();
   const sql = postgres(url, {
     max: options.poolMax,
@@ -43,13 +48,26 @@ export function connect(url: string, options: DatabaseOptions): Database {
   // postgres.js queries are lazy: they start when first awaited. execute() starts them now,
   // so statements reach the server in the order they were run, which the pipelined write
   // transaction (records/install.ts) relies on.
+  let inFlight = 0;
   const runner = (tx: postgres.Sql | postgres.TransactionSql): Queryable => ({
-    run: <T extends Row>(name: QueryName, params: readonly unknown[]) =>
-      tx
+    run: <T extends Row>(name: QueryName, params: readonly unknown[]) => {
+      const started = performance.now();
+      inFlight++;
+      const done = (ok: boolean) => {
+        inFlight--;
+        observe?.(name, (performance.now() - started) / 1000, ok);
+      };
+      const query = tx
         .unsafe(queries[name], params.map((p) => param(sql, p)) as postgres.ParameterOrJSON<never>[], {
           prepare: options.prepare,
         })
-        .execute() as unknown as Promise<T[]>,
+        .execute() as unknown as Promise<T[]>;
+      query.then(
+        () => done(true),
+        () => done(false),
+      );
+      return query;
+    },
   });
 
   return {
@@ -64,5 +82,6 @@ export function connect(url: string, options: DatabaseOptions): Database {
       }
     },
     close: (timeout = 5) => sql.end({ timeout }),
+    stats: () => ({ inFlight, poolMax: options.poolMax }),
   };
 }

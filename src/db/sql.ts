@@ -25,6 +25,8 @@ export const QUERY_NAMES = [
   "schemas.get",
   "schemas.put",
   "schemas.delete",
+  "ttl.sweep",
+  "ttl.pending",
   "health.migrations",
 ] as const;
 

@@ -3,6 +3,7 @@
 import { mapDatabaseError } from "../db/errors.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
 import { requestFacts } from "./request-context.ts";
 
 type ValidationLike = { type?: string; all?: Array<{ path?: string; summary?: string; message?: string }> };
@@ -33,9 +34,11 @@ export function errorResponse(request: Request, appError: AppError): Response {
 }
 
 export const renderError =
-  (log: Logger) =>
+  (log: Logger, metrics: Metrics) =>
   ({ code, error, request }: { code: string | number; error: unknown; request: Request }): Response => {
     const appError = toAppError(code, error);
+    requestFacts(request).status = appError.status;
+    metrics.countRejection(appError.code);
     if (appError.status >= 500) {
       const e = error as { message?: string; code?: string; stack?: string };
       log.error("request failed", {

@@ -3,7 +3,7 @@ import type { InstallPrincipal, Principal } from "./auth.ts";
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-type RequestFacts = { id: string; start: number; principal?: Principal };
+type RequestFacts = { id: string; start: number; principal?: Principal; route?: string; status?: number };
 const facts = new WeakMap<Request, RequestFacts>();
 
 /** Echoes a well-formed incoming x-request-id, else makes a fresh one. */

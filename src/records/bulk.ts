@@ -9,12 +9,7 @@ import { checkBulkKeys, type WriteItem, writeRecords } from "./write.ts";
 type FoundRow = RecordRow & { cleaned: number; key: string | null };
 
 /** bulk-get: 1 round trip (cleanup included). Items in request order. */
-export async function bulkGet(
-  db: Database,
-  install: Install,
-  namespace: string,
-  keys: readonly string[],
-): Promise<{ items: StoredRecord[]; missing: string[] }> {
+export async function bulkGet(db: Database, install: Install, namespace: string, keys: readonly string[]) {
   const wanted = checkBulkKeys(keys);
   const rows = await db.run<FoundRow>("records.get", [install.installId, install.tenantId, namespace, wanted]);
   const byKey = new Map(rows.filter((r) => r.key !== null).map((r) => [r.key as string, r as RecordRow]));
@@ -25,7 +20,7 @@ export async function bulkGet(
     if (row === undefined) missing.push(key);
     else items.push(toRecord(row));
   }
-  return { items, missing };
+  return { result: { items, missing }, cleaned: rows[0]?.cleaned ?? 0 };
 }
 
 /** bulk-put: 4 round trips whatever the item count (see write.ts). */
@@ -36,8 +31,10 @@ export async function bulkPut(
   namespace: string,
   items: readonly WriteItem[],
 ) {
-  const written = await writeRecords(db, defaults, install, namespace, items, true);
+  const { written, replacedExpired, swept } = await writeRecords(db, defaults, install, namespace, items, true);
   return {
+    replacedExpired,
+    swept,
     items: written.map((w) => ({
       key: w.key,
       revision: w.revision,

@@ -15,11 +15,12 @@ const mismatch = (currentRevision: number | null) =>
 
 type FoundRow = RecordRow & { cleaned: number; key: string | null };
 
-/** GET: 1 round trip (expired-row cleanup included). */
-export async function getRecord(db: Database, install: Install, namespace: string, key: string): Promise<StoredRecord> {
+/** GET: 1 round trip (expired-row cleanup included). `cleaned`: expired rows deleted. */
+export async function getRecord(db: Database, install: Install, namespace: string, key: string) {
   const [row] = await db.run<FoundRow>("records.get", [install.installId, install.tenantId, namespace, [key]]);
-  if (row?.key == null) throw fail("NOT_FOUND", "no such record");
-  return toRecord(row as RecordRow);
+  const cleaned = row?.cleaned ?? 0;
+  if (row?.key == null) return { record: undefined, cleaned };
+  return { record: toRecord(row as RecordRow), cleaned };
 }
 
 export type WriteBody = ExpiryInput & { value: unknown };
@@ -33,8 +34,12 @@ export async function putRecord(
   key: string,
   body: WriteBody,
   precondition: Precondition,
-): Promise<{ created: boolean; record: RecordMeta }> {
-  const [written] = await writeRecords(
+): Promise<{ created: boolean; record: RecordMeta; replacedExpired: number; swept: number }> {
+  const {
+    written: [written],
+    replacedExpired,
+    swept,
+  } = await writeRecords(
     db,
     defaults,
     install,
@@ -44,6 +49,8 @@ export async function putRecord(
   );
   if (written === undefined) throw new Error("writeRecords wrote nothing");
   return {
+    replacedExpired,
+    swept,
     created: written.created,
     record: toMeta({
       key,
@@ -79,20 +86,25 @@ export async function deleteRecord(
   });
 }
 
-export type ListOptions = { prefix: string; limit: number; cursor: string | undefined; values: boolean };
+export type ListOptions = {
+  prefix: string;
+  limit: number;
+  cursor: string | undefined;
+  values: boolean;
+  /** Also sweep the whole install's expired rows (the sampled sweep of every Nth list). */
+  sweepInstall?: boolean;
+};
 export type ListPage = { items: Array<RecordMeta | StoredRecord>; cursor: string | null };
 
-/** List: 1 round trip (expired-row cleanup included). Asks for one row more than the page
- * to know, without a second query, whether another page follows. */
-export async function listRecords(
-  db: Database,
-  install: Install,
-  namespace: string,
-  options: ListOptions,
-): Promise<ListPage> {
+/**
+ * List: 1 round trip (expired-row cleanup of the namespace included). Asks for one row more
+ * than the page to know, without a second query, whether another page follows. With
+ * sweepInstall, 3 (BEGIN, sweep + list pipelined, COMMIT).
+ */
+export async function listRecords(db: Database, install: Install, namespace: string, options: ListOptions) {
   const scope = { tenantId: install.tenantId, installId: install.installId, namespace, prefix: options.prefix };
   const after = options.cursor === undefined ? "" : decodeCursor(scope, options.cursor);
-  const rows = await db.run<FoundRow>("records.list", [
+  const params = [
     install.installId,
     install.tenantId,
     namespace,
@@ -101,12 +113,27 @@ export async function listRecords(
     prefixUpperBound(options.prefix),
     options.limit + 1,
     options.values,
-  ]);
+  ];
+  let swept = 0;
+  let rows: FoundRow[];
+  if (options.sweepInstall) {
+    const [sweep, listed] = await db.transaction((q) =>
+      Promise.all([
+        q.run<{ cleaned: number }>("installs.sweep_expired", [install.installId, install.tenantId]),
+        q.run<FoundRow>("records.list", params),
+      ]),
+    );
+    swept = sweep[0]?.cleaned ?? 0;
+    rows = listed;
+  } else {
+    rows = await db.run<FoundRow>("records.list", params);
+  }
   const found = rows.filter((r) => r.key !== null) as RecordRow[];
   const items = found.slice(0, options.limit).map(options.values ? toRecord : toMeta);
   const last = items.at(-1);
-  return {
+  const page: ListPage = {
     items,
     cursor: found.length > options.limit && last !== undefined ? encodeCursor(scope, last.key) : null,
   };
+  return { page, cleaned: rows[0]?.cleaned ?? 0, swept };
 }

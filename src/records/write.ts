@@ -57,6 +57,10 @@ export function checkBulkKeys(keys: readonly unknown[]): string[] {
   });
 }
 
+/** What a write did: the records, and the expired rows it deleted on the way (replaced by
+ * the write, and swept from the whole install to make room under a quota). */
+export type WriteResult = { written: Written[]; replacedExpired: number; swept: number };
+
 export async function writeRecords(
   db: Database,
   defaults: LimitDefaults,
@@ -64,7 +68,7 @@ export async function writeRecords(
   namespace: string,
   items: readonly WriteItem[],
   bulk: boolean,
-): Promise<Written[]> {
+): Promise<WriteResult> {
   const keys = bulk ? checkBulkKeys(items.map((i) => i.key)) : items.map((i) => i.key);
   const at = (index: number) => (bulk ? { index } : {});
   const prepared: Prepared[] = items.map((item, index) => {
@@ -143,12 +147,14 @@ export async function writeRecords(
     const limits = limitsOf(usage, defaults);
     let used = { bytes: usage.bytes_used, records: usage.record_count };
     let delta = deltaOf(prepared, state);
+    let swept = 0;
     if (quotaBreach(used, delta, limits) !== undefined) {
-      const [swept] = await q.run<{ bytes_used: number; record_count: number }>("installs.sweep_expired", [
-        install.installId,
-        install.tenantId,
-      ]);
-      used = { bytes: swept?.bytes_used ?? 0, records: swept?.record_count ?? 0 };
+      const [sweep] = await q.run<{ cleaned: number; bytes_used: number; record_count: number }>(
+        "installs.sweep_expired",
+        [install.installId, install.tenantId],
+      );
+      swept = sweep?.cleaned ?? 0;
+      used = { bytes: sweep?.bytes_used ?? 0, records: sweep?.record_count ?? 0 };
       state = await readState();
       delta = deltaOf(prepared, state);
       const breach = quotaBreach(used, delta, limits);
@@ -175,7 +181,8 @@ export async function writeRecords(
       q.run("installs.account", [install.installId, install.tenantId, delta.bytes, delta.records, revisions.at(-1)]),
     ]);
     const byKey = new Map(rows.map((r) => [r.key, r]));
-    return prepared.map((p, index) => {
+    const replacedExpired = state.filter((s) => s.live === false).length;
+    const written = prepared.map((p, index) => {
       const row = byKey.get(p.item.key);
       if (row === undefined) throw new Error("records.upsert did not write every item");
       const s = state[index] as StateRow;
@@ -190,6 +197,7 @@ export async function writeRecords(
         updatedAt: row.updated_at,
       };
     });
+    return { written, replacedExpired, swept };
   });
 }
 

@@ -52,6 +52,7 @@ test("/openapi.json documents every route, with the request body schemas", async
   expect(paths).toEqual(
     [
       "/healthz",
+      "/metrics",
       "/readyz",
       "/v1/namespaces",
       "/v1/namespaces/{ns}",

@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import type { Config } from "../../config.ts";
 import type { Database } from "../../db/client.ts";
 import { fail } from "../../errors.ts";
+import type { Metrics } from "../../metrics.ts";
 import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
@@ -13,7 +14,7 @@ import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
 
-export type RouteDeps = { db: Database; config: Config; authenticate: Authenticate };
+export type RouteDeps = { db: Database; config: Config; authenticate: Authenticate; metrics: Metrics };
 
 // Our parser always returns (a body or the reason it has none), so Elysia's JSON parser
 // after it never runs; it is listed so the OpenAPI document names the content type.
@@ -21,8 +22,11 @@ export const jsonBodyParser = (config: Config) => [jsonBody(config.limits.maxBod
 
 const etag = (revision: number) => `"${revision}"`;
 
-export function recordRoutes({ db, config, authenticate }: RouteDeps) {
+export function recordRoutes({ db, config, authenticate, metrics }: RouteDeps) {
   const { limits } = config;
+  // the sampled sweep: every Nth list of this process also sweeps its whole install
+  let lists = 0;
+  const sampleSweep = () => config.ttl.listSweepEvery > 0 && ++lists % config.ttl.listSweepEvery === 0;
   const read = gate(authenticate, "storage:read");
   const write = gate(authenticate, "storage:write");
   const body = {
@@ -38,7 +42,10 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     .get(
       "/v1/namespaces/:ns/records/:key",
       async ({ request, set }) => {
-        const record = await getRecord(db, installOf(request), namespaceOf(request), keyOf(request));
+        const install = installOf(request);
+        const { record, cleaned } = await getRecord(db, install, namespaceOf(request), keyOf(request));
+        metrics.countCleanup("get", install, cleaned);
+        if (record === undefined) throw fail("NOT_FOUND", "no such record");
         set.headers.etag = etag(record.revision);
         return record;
       },
@@ -47,15 +54,18 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     .put(
       "/v1/namespaces/:ns/records/:key",
       async ({ request, body, set }) => {
+        const install = installOf(request);
         const result = await putRecord(
           db,
           limits,
-          installOf(request),
+          install,
           namespaceOf(request),
           keyOf(request),
           body,
           preconditionOf(request),
         );
+        metrics.countCleanup("put", install, result.replacedExpired);
+        metrics.countCleanup("quota", install, result.swept);
         set.status = result.created ? 201 : 200;
         set.headers.etag = etag(result.record.revision);
         return result.record;
@@ -83,8 +93,17 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     )
     .get(
       "/v1/namespaces/:ns/records",
-      ({ request }) =>
-        listRecords(db, installOf(request), namespaceOf(request), listQuery(request, limits.maxListLimit)),
+      async ({ request }) => {
+        const install = installOf(request);
+        const query = listQuery(request, limits.maxListLimit);
+        const { page, cleaned, swept } = await listRecords(db, install, namespaceOf(request), {
+          ...query,
+          sweepInstall: sampleSweep(),
+        });
+        metrics.countCleanup("list", install, cleaned);
+        metrics.countCleanup("sampling", install, swept);
+        return page;
+      },
       {
         transform: read,
         response: S.ListPage,
@@ -102,7 +121,12 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     )
     .post(
       "/v1/namespaces/:ns/bulk-get",
-      ({ request, body }) => bulkGet(db, installOf(request), namespaceOf(request), body.keys),
+      async ({ request, body }) => {
+        const install = installOf(request);
+        const { result, cleaned } = await bulkGet(db, install, namespaceOf(request), body.keys);
+        metrics.countCleanup("bulk_get", install, cleaned);
+        return result;
+      },
       {
         parse,
         transform: gate(authenticate, "storage:read", body.bulkKeys),
@@ -113,7 +137,13 @@ export function recordRoutes({ db, config, authenticate }: RouteDeps) {
     )
     .post(
       "/v1/namespaces/:ns/bulk-put",
-      ({ request, body }) => bulkPut(db, limits, installOf(request), namespaceOf(request), body.items),
+      async ({ request, body }) => {
+        const install = installOf(request);
+        const { items, replacedExpired, swept } = await bulkPut(db, limits, install, namespaceOf(request), body.items);
+        metrics.countCleanup("bulk_put", install, replacedExpired);
+        metrics.countCleanup("quota", install, swept);
+        return { items };
+      },
       {
         parse,
         transform: gate(authenticate, "storage:write", body.bulkPut),
