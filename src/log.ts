@@ -11,7 +11,10 @@ type Level = Exclude<Config["logLevel"], "silent">;
 
 export type Logger = Record<Level, (msg: string, fields?: Record<string, unknown>) => void>;
 
-export function createLogger(level: Config["logLevel"], write = (line: string) => process.stderr.write(line)): Logger {
+export function createLogger(
+  level: Config["logLevel"],
+  write: (line: string) => unknown = (line) => process.stderr.write(line),
+): Logger {
   const at = (l: Level) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[l] < ORDER[level]) return;
     write(`${JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields })}\n`);
