@@ -141,7 +141,7 @@ async function tables(sql: postgres.Sql): Promise<Check[]> {
       ? {
           name: `table ${table}`,
           status: "ok",
-          detail: `${actual.size} columns, the ${EXPECTED_TABLES[table]?.length} expected ones as expected`,
+          detail: `${actual.size} columns; the ${EXPECTED_TABLES[table]?.length} the service uses have their expected types`,
         }
       : { name: `table ${table}`, status: "fail", detail: problems.join("; ") };
   });
