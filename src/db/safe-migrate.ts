@@ -4,6 +4,7 @@
 // (lock_timeout, statement_timeout) and its lock wait is measured. dbmate sends a whole
 // section as one query string, which allows neither.
 import postgres from "postgres";
+import { watchLockWait } from "./lock-wait.ts";
 import { loadMigrations, type Migration, type Section, splitStatements } from "./migration-file.ts";
 
 export type SafeOptions = {
@@ -78,14 +79,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const sqlstate = (error: unknown) => (error as { code?: unknown } | null)?.code;
 
-/** The first meaningful line of a statement, short enough for a report. */
+/** A statement on one line, comments dropped, short enough for a report. */
 function summary(statement: string): string {
-  const line = statement.split("\n").find((l) => l.trim() !== "" && !l.trim().startsWith("--")) ?? "";
   const words = statement
     .replace(/--[^\n]*/g, "")
     .replace(/\s+/g, " ")
     .trim();
-  return (words.length > 100 ? `${words.slice(0, 97)}...` : words) || line;
+  return words.length > 100 ? `${words.slice(0, 97)}...` : words;
 }
 
 export async function runSafe(url: string, options: SafeOptions): Promise<ExecutionRecord> {
@@ -259,13 +259,18 @@ async function runSection(
     const [{ pid }] = (await tx`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
     for (const [index, statement] of statements.entries()) {
       const started = performance.now();
-      const watch = watchLockWait(monitor, Number(pid), options.pollMs);
+      const watch = watchLockWait(monitor, Number(pid), options.pollMs, options.statementTimeoutMs);
       let lockWaitMs = 0;
       try {
         await tx.unsafe(statement);
       } finally {
         lockWaitMs = await watch.stop();
-        const st = { index, statement: summary(statement), durationMs: ms(performance.now() - started), lockWaitMs };
+        const st = {
+          index,
+          statement: summary(statement),
+          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          lockWaitMs,
+        };
         entry.statements.push(st);
         say(`  #${index + 1} ${st.durationMs} ms, lock wait ${st.lockWaitMs} ms: ${st.statement.slice(0, 60)}`);
       }
@@ -282,46 +287,4 @@ async function runSection(
       await sql`select set_config('lock_timeout', '0', false), set_config('statement_timeout', '0', false)`;
     }
   }
-}
-
-const ms = (x: number) => Math.round(x * 10) / 10;
-
-/**
- * Samples pg_locks for the migrating backend until stopped. pg_locks.waitstart says when a
- * wait began (server clock), so a wait is measured from its start to the first sample that
- * no longer shows it: exact at the start, late by at most one polling interval at the end.
- */
-function watchLockWait(monitor: postgres.Sql, pid: number, pollMs: number) {
-  let running = true;
-  let total = 0;
-  let open: number | undefined; // start of the wait in progress, server epoch ms
-  const sample = async () => {
-    const [row] = await monitor`
-      select (extract(epoch from clock_timestamp()) * 1000)::float8 as at,
-             (extract(epoch from min(coalesce(waitstart, clock_timestamp()))) * 1000)::float8 as waitstart
-      from pg_locks where pid = ${pid} and not granted`;
-    const at = Number(row?.at);
-    const waitstart = row?.waitstart === null || row?.waitstart === undefined ? undefined : Number(row.waitstart);
-    if (open !== undefined && waitstart !== open) {
-      total += at - open;
-      open = undefined;
-    }
-    if (waitstart !== undefined && open === undefined) open = waitstart;
-  };
-  // bounded by the statement: stop() ends it once the statement returns (statement_timeout caps that)
-  const loop = (async () => {
-    while (running) {
-      await sample();
-      await sleep(pollMs);
-    }
-  })();
-  return {
-    async stop(): Promise<number> {
-      running = false;
-      await loop.catch(() => {});
-      await sample();
-      if (open !== undefined) total += Math.max(0, Date.now() - open);
-      return ms(total);
-    },
-  };
 }
