@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const MIGRATIONS_DIR = `${ROOT}db/migrations`;
 export const DBMATE = `${ROOT}node_modules/.bin/dbmate`;
+export const SCHEMA_FILE = `${ROOT}db/schema.sql`;
 
 /** The versions of db/migrations, in order: what a current database has applied. */
 export function migrationVersions(dir = MIGRATIONS_DIR): string[] {

@@ -1,0 +1,14 @@
+// bun run db:dump [--schema-file db/schema.sql] [--url …]
+// Writes dbmate's schema dump (pg_dump, schema only, plus the applied versions). CI compares
+// the committed db/schema.sql with a dump of freshly migrated databases.
+import { parseArgs } from "node:util";
+import { dbmate, SCHEMA_FILE } from "../../db/migrate.ts";
+import { databaseUrl } from "./common.ts";
+
+const { values } = parseArgs({
+  options: { url: { type: "string" }, "schema-file": { type: "string", default: SCHEMA_FILE } },
+  strict: true,
+});
+const result = await dbmate(databaseUrl(values.url), ["--schema-file", values["schema-file"], "dump"]);
+process.stderr.write(result.output);
+process.exit(result.code === 0 ? 0 : 1);

@@ -1,0 +1,26 @@
+// bun run db:status [--json] [--exit-code] [--url …]
+// Which migrations the database has applied; with --exit-code, exits 1 while any is pending.
+import { parseArgs } from "node:util";
+import { describeUrl } from "../../db/safe-migrate.ts";
+import { migrationStatus } from "../../db/status.ts";
+import { databaseUrl, printJson } from "./common.ts";
+
+const { values } = parseArgs({
+  options: {
+    url: { type: "string" },
+    json: { type: "boolean", default: false },
+    "exit-code": { type: "boolean", default: false },
+  },
+  strict: true,
+});
+const url = databaseUrl(values.url);
+const status = await migrationStatus(url);
+if (values.json) {
+  printJson({ database: describeUrl(url), ...status });
+} else {
+  const lines = status.files.map((f) => `[${f.applied ? "X" : " "}] ${f.file}`);
+  for (const v of status.unknown) lines.push(`[?] ${v} (applied, but no file in db/migrations)`);
+  lines.push("", `Applied: ${status.applied.length}`, `Pending: ${status.pending.length}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+process.exit(values["exit-code"] && status.pending.length > 0 ? 1 : 0);

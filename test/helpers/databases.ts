@@ -1,0 +1,48 @@
+// A fresh, empty database per test on the test server, dropped afterwards, and the db:*
+// commands run the way an operator runs them (`bun run db:…`).
+import postgres from "postgres";
+
+const base = new URL(process.env.DATABASE_URL as string);
+let counter = 0;
+
+export type FreshDatabase = { name: string; url: string; sql: postgres.Sql; drop(): Promise<void> };
+
+export async function freshDatabase(label: string): Promise<FreshDatabase> {
+  const name = `${label}_${process.pid}_${counter++}`;
+  const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  return {
+    name,
+    url,
+    sql,
+    async drop() {
+      await sql.end({ timeout: 1 });
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export type CommandResult = { code: number; stdout: string; stderr: string };
+
+/** `bun run <script> <args>` from the project root, with the given DATABASE_URL. */
+export async function runScript(script: string, args: string[], databaseUrl: string): Promise<CommandResult> {
+  const proc = Bun.spawn(["bun", "run", "--silent", script, ...args], {
+    cwd: new URL("../../", import.meta.url).pathname,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stdout, stderr] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  return { code, stdout, stderr };
+}
+
+/** The JSON record a db:migrate / db:rollback / --json run prints on stdout. */
+// biome-ignore lint/suspicious/noExplicitAny: records are checked field by field
+export const json = (result: CommandResult): any => JSON.parse(result.stdout);
