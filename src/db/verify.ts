@@ -92,6 +92,7 @@ export async function verify(url: string): Promise<Verification> {
     await attempt("migrations", () => migrations(url));
     await attempt("tables", () => tables(sql));
     await attempt("indexes", () => indexes(sql));
+    await attempt("ttl sweeper", () => sweeperFunction(sql));
     await attempt("citus placement", () => (citus ? placement(sql) : skipCitus()));
     await attempt("smoke CRUD", () => smokeCrud(sql));
   } finally {
@@ -162,6 +163,14 @@ async function indexes(sql: postgres.Sql): Promise<Check[]> {
       return { name: `index ${name}`, status: "fail", detail: "present but not valid (a failed concurrent build?)" };
     return { name: `index ${name}`, status: "ok", detail: def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON /, "") };
   });
+}
+
+/** The scheduled sweeper's SQL function (TTL_SWEEP_INTERVAL_MS and pg_cron call it). */
+async function sweeperFunction(sql: postgres.Sql): Promise<Check> {
+  const [row] = await sql`select to_regprocedure('ext_storage_sweep_expired(integer, integer)') is not null as present`;
+  return row?.present
+    ? { name: "ttl sweeper", status: "ok", detail: "ext_storage_sweep_expired(integer, integer) present" }
+    : { name: "ttl sweeper", status: "fail", detail: "ext_storage_sweep_expired(integer, integer) missing" };
 }
 
 const skipCitus = async (): Promise<Check> => ({

@@ -33,6 +33,7 @@ test("a migrated database verifies: tables, columns, indexes, migrations and a r
     "index ext_storage_usage_pkey": "ok",
     "index ext_storage_records_namespace_scan_idx": "ok",
     "index ext_storage_records_ttl_idx": "ok",
+    "ttl sweeper": "ok",
     "citus placement": "skip",
     "smoke CRUD": "ok",
   });
@@ -44,7 +45,7 @@ test("a migrated database verifies: tables, columns, indexes, migrations and a r
   const human = await runScript("db:verify", [], db.url);
   expect(human.code).toBe(0);
   expect(human.stdout).toContain("ok    smoke CRUD");
-  expect(human.stdout).toMatch(/10 ok, 0 failed, 1 skipped: VERIFIED\n$/);
+  expect(human.stdout).toMatch(/11 ok, 0 failed, 1 skipped: VERIFIED\n$/);
 });
 
 test("an unmigrated database fails verification, naming what is missing", async () => {
@@ -60,6 +61,7 @@ test("a missing index, a changed column or a pending migration each fail verific
   db = await freshDatabase("ops_verify_drift");
   expect((await runScript("db:migrate", [], db.url)).code).toBe(0);
   await db.sql`drop index ext_storage_records_ttl_idx`;
+  await db.sql`drop function ext_storage_sweep_expired(integer, integer)`;
   await db.sql`alter table ext_storage_records alter column key type text collate "default"`;
   await db.sql`insert into schema_migrations (version) values ('29990101000000')`;
   await db.sql`delete from schema_migrations where version = (select min(version) from schema_migrations)`;
@@ -75,6 +77,7 @@ test("a missing index, a changed column or a pending migration each fail verific
     ["migrations", expect.stringContaining("pending:")],
     ["table ext_storage_records", 'key is text not null, expected text not null collate "C"'],
     ["index ext_storage_records_ttl_idx", "missing"],
+    ["ttl sweeper", "ext_storage_sweep_expired(integer, integer) missing"],
   ]);
 });
 
