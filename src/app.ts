@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { renderError } from "./http/errors.ts";
+import { createRateLimiter } from "./http/rate-limit.ts";
 import { beginRequest, requestFacts } from "./http/request-context.ts";
 import { adminRoutes } from "./http/routes/admin.ts";
 import { healthRoutes } from "./http/routes/health.ts";
@@ -24,7 +25,8 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     issuer: config.jwt.issuer,
   });
   metrics.watchDatabase(db);
-  const deps = { db, config, authenticate, metrics };
+  const admission = { authenticate, rateLimit: createRateLimiter(config.limits.rateLimit) };
+  const deps = { db, config, admission, metrics };
   return new Elysia({ name: "ext-storage", normalize: false })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = beginRequest(request).id;
@@ -73,3 +75,10 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+/** The server's own limits, set above the contract's so that the app, not Bun's bare
+ * responses, answers oversize bodies; an idle or stalled connection is closed. */
+export const serveOptions = (config: Config) => ({
+  maxRequestBodySize: config.limits.maxBodyBytes * 2,
+  idleTimeout: config.idleTimeoutSeconds,
+});

@@ -14,6 +14,7 @@ export type Config = Readonly<{
     maxListLimit: number;
     quotaBytes: number;
     quotaRecords: number;
+    rateLimit: number;
   }>;
   db: Readonly<{ poolMax: number; prepare: boolean }>;
   ttl: Readonly<{
@@ -25,6 +26,7 @@ export type Config = Readonly<{
     pendingCountLimit: number;
   }>;
   metricsToken: string | undefined;
+  idleTimeoutSeconds: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }>;
 
@@ -79,6 +81,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxListLimit: int(env, "STORAGE_MAX_LIST_LIMIT", 1000, 1, 10_000),
       quotaBytes: int(env, "STORAGE_QUOTA_BYTES", 32 * 1024 * 1024, 0),
       quotaRecords: int(env, "STORAGE_QUOTA_RECORDS", 50_000, 0),
+      // requests per install per second, burst twice that (0: no limit)
+      rateLimit: int(env, "STORAGE_RATE_LIMIT", 100, 0, 1_000_000),
     }),
     db: Object.freeze({
       poolMax: int(env, "STORAGE_DB_POOL_MAX", 10, 1, 1000),
@@ -97,6 +101,8 @@ export function loadConfig(env: Env = process.env): Config {
       pendingCountLimit: int(env, "TTL_PENDING_COUNT_LIMIT", 1_000_000, 1),
     }),
     metricsToken: env.METRICS_TOKEN || undefined,
+    // a connection idle this long (a stalled or slow client) is closed by the server
+    idleTimeoutSeconds: int(env, "STORAGE_IDLE_TIMEOUT_SECONDS", 10, 1, 255),
     logLevel: logLevel as Config["logLevel"],
   });
 }

@@ -1,5 +1,5 @@
 // Boot for Bun: config → database → app → listen; drain on SIGTERM.
-import { buildApp } from "./app.ts";
+import { buildApp, serveOptions } from "./app.ts";
 import { startBackground } from "./background.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { connect } from "./db/client.ts";
@@ -38,12 +38,7 @@ async function main() {
   );
   const app = buildApp({ config, db, log, jwtSecret: secret, metrics });
   const background = startBackground(db, config, metrics, log);
-  app.listen({
-    port: config.port,
-    hostname: config.host,
-    // above the contract's limit, so the app, not Bun's bare 413, answers oversize bodies
-    maxRequestBodySize: config.limits.maxBodyBytes * 2,
-  });
+  app.listen({ port: config.port, hostname: config.host, ...serveOptions(config) });
   const server = app.server;
   if (server === null) throw new Error("the server did not start");
   const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`;

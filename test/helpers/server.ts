@@ -1,5 +1,5 @@
 // A real server on a loopback port for integration tests, and per-test installs with tokens.
-import { buildApp } from "../../src/app.ts";
+import { buildApp, serveOptions } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { connect, type Database } from "../../src/db/client.ts";
 import { createLogger } from "../../src/log.ts";
@@ -18,11 +18,18 @@ export type TestServer = {
 };
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig({ ...process.env, STORAGE_JWT_SECRET: TEST_SECRET, LOG_LEVEL: "silent", ...env });
+  // no rate limit unless a test asks for one: the suite sends far more than 100 requests/s
+  const config = loadConfig({
+    ...process.env,
+    STORAGE_JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: "silent",
+    STORAGE_RATE_LIMIT: "0",
+    ...env,
+  });
   const metrics = createMetrics();
   const db = connect(process.env.DATABASE_URL as string, { poolMax: 10, prepare: true }, metrics.observeQuery);
   const app = buildApp({ config, db, log: createLogger(config.logLevel), jwtSecret: TEST_SECRET, metrics });
-  app.listen({ port: 0, hostname: "127.0.0.1", maxRequestBodySize: config.limits.maxBodyBytes * 2 });
+  app.listen({ port: 0, hostname: "127.0.0.1", ...serveOptions(config) });
   const server = app.server;
   if (server === null) throw new Error("server did not start");
   return {

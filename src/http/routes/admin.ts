@@ -21,8 +21,8 @@ function installRef(request: Request): InstallRef {
   return { tenantId: id(segments[4], "the tenant id"), installId: id(segments[6], "the install id") };
 }
 
-export function adminRoutes({ db, config, authenticate }: RouteDeps) {
-  const admin = gate(authenticate, "storage:admin");
+export function adminRoutes({ db, config, admission }: RouteDeps) {
+  const admin = gate(admission, "storage:admin");
   const tags = ["admin"];
   return new Elysia({ name: "admin" })
     .get(
@@ -39,7 +39,7 @@ export function adminRoutes({ db, config, authenticate }: RouteDeps) {
       ({ request, body }) => setLimits(db, config.limits, installRef(request), body),
       {
         parse: jsonBodyParser(config),
-        transform: gate(authenticate, "storage:admin", S.LimitsBody),
+        transform: gate(admission, "storage:admin", S.LimitsBody),
         body: S.LimitsBody,
         response: S.Limits,
         detail: { tags, summary: "Per-install quota overrides (null: back to the default)" },

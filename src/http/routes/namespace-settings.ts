@@ -8,8 +8,8 @@ import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
 import { jsonBodyParser, type RouteDeps } from "./records.ts";
 
-export function settingsRoutes({ db, config, authenticate }: RouteDeps) {
-  const schemaScope = gate(authenticate, "storage:schema");
+export function settingsRoutes({ db, config, admission }: RouteDeps) {
+  const schemaScope = gate(admission, "storage:schema");
   const schemaBody = S.SchemaBody(config.limits.maxValueBytes);
   const tags = ["schemas"];
 
@@ -23,7 +23,7 @@ export function settingsRoutes({ db, config, authenticate }: RouteDeps) {
       },
       {
         parse: jsonBodyParser(config),
-        transform: gate(authenticate, "storage:schema", schemaBody),
+        transform: gate(admission, "storage:schema", schemaBody),
         body: schemaBody,
         response: { 200: S.Schema, 201: S.Schema },
         detail: { tags, summary: "Set the namespace's JSON Schema (draft 2020-12), default TTL and value size limit" },
@@ -43,7 +43,7 @@ export function settingsRoutes({ db, config, authenticate }: RouteDeps) {
       { transform: schemaScope, detail: { tags, summary: "Remove the namespace's schema" } },
     )
     .get("/v1/usage", ({ request }) => usageOf(db, installOf(request), config.limits), {
-      transform: gate(authenticate, "storage:read"),
+      transform: gate(admission, "storage:read"),
       response: S.Usage,
       detail: { tags: ["usage"], summary: "The install's live usage and the limits in force" },
     });

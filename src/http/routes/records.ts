@@ -7,14 +7,13 @@ import type { Metrics } from "../../metrics.ts";
 import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
-import type { Authenticate } from "../auth.ts";
 import { jsonBody } from "../body.ts";
-import { gate } from "../gate.ts";
+import { type Admission, gate } from "../gate.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
 
-export type RouteDeps = { db: Database; config: Config; authenticate: Authenticate; metrics: Metrics };
+export type RouteDeps = { db: Database; config: Config; admission: Admission; metrics: Metrics };
 
 // Our parser always returns (a body or the reason it has none), so Elysia's JSON parser
 // after it never runs; it is listed so the OpenAPI document names the content type.
@@ -22,13 +21,13 @@ export const jsonBodyParser = (config: Config) => [jsonBody(config.limits.maxBod
 
 const etag = (revision: number) => `"${revision}"`;
 
-export function recordRoutes({ db, config, authenticate, metrics }: RouteDeps) {
+export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
   const { limits } = config;
   // the sampled sweep: every Nth list of this process also sweeps its whole install
   let lists = 0;
   const sampleSweep = () => config.ttl.listSweepEvery > 0 && ++lists % config.ttl.listSweepEvery === 0;
-  const read = gate(authenticate, "storage:read");
-  const write = gate(authenticate, "storage:write");
+  const read = gate(admission, "storage:read");
+  const write = gate(admission, "storage:write");
   const body = {
     write: S.WriteBody,
     bulkKeys: S.BulkKeysBody(limits.maxBulkKeys),
@@ -72,7 +71,7 @@ export function recordRoutes({ db, config, authenticate, metrics }: RouteDeps) {
       },
       {
         parse,
-        transform: gate(authenticate, "storage:write", body.write),
+        transform: gate(admission, "storage:write", body.write),
         body: body.write,
         response: { 200: S.WriteResponse, 201: S.WriteResponse },
         detail: {
@@ -129,7 +128,7 @@ export function recordRoutes({ db, config, authenticate, metrics }: RouteDeps) {
       },
       {
         parse,
-        transform: gate(authenticate, "storage:read", body.bulkKeys),
+        transform: gate(admission, "storage:read", body.bulkKeys),
         body: body.bulkKeys,
         response: S.BulkGetResponse,
         detail: { tags, summary: "Read many records" },
@@ -146,7 +145,7 @@ export function recordRoutes({ db, config, authenticate, metrics }: RouteDeps) {
       },
       {
         parse,
-        transform: gate(authenticate, "storage:write", body.bulkPut),
+        transform: gate(admission, "storage:write", body.bulkPut),
         body: body.bulkPut,
         response: S.BulkPutResponse,
         detail: { tags, summary: "Write many records, all or nothing" },
@@ -163,7 +162,7 @@ export function recordRoutes({ db, config, authenticate, metrics }: RouteDeps) {
         ),
       {
         parse,
-        transform: gate(authenticate, "storage:write", body.bulkDelete),
+        transform: gate(admission, "storage:write", body.bulkDelete),
         body: body.bulkDelete,
         response: S.Deleted,
         detail: { tags, summary: "Delete many records, all or nothing" },

@@ -1,0 +1,39 @@
+// Per-install request rate limit: a token bucket per install, STORAGE_RATE_LIMIT tokens a
+// second and a burst of twice that, so one extension cannot starve the others. It is kept in
+// memory, per service instance: with N instances behind a balancer an install may get up to
+// N times the rate.
+import { AppError } from "../errors.ts";
+
+type Bucket = { tokens: number; at: number };
+
+// Buckets of installs not seen for a while are dropped first when the map is full; a dropped
+// bucket comes back full, which only ever errs towards letting a request through.
+const MAX_BUCKETS = 50_000;
+
+export function createRateLimiter(perSecond: number, now: () => number = () => performance.now()) {
+  const burst = perSecond * 2;
+  const buckets = new Map<string, Bucket>();
+
+  return function take(installId: string): void {
+    if (perSecond <= 0) return;
+    const t = now();
+    const bucket = buckets.get(installId) ?? { tokens: burst, at: t };
+    buckets.delete(installId); // re-inserted below: most recently used last
+    bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
+    bucket.at = t;
+    if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value as string);
+    buckets.set(installId, bucket);
+    if (bucket.tokens < 1) {
+      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+      throw new AppError(
+        "RATE_LIMITED",
+        `this install is over its request rate of ${perSecond}/s; retry after ${retryAfter} s`,
+        { retryAfterSeconds: retryAfter },
+        { "retry-after": String(retryAfter) },
+      );
+    }
+    bucket.tokens -= 1;
+  };
+}
+
+export type RateLimiter = ReturnType<typeof createRateLimiter>;
