@@ -1,12 +1,7 @@
-// Boot for Deno: the same steps as main.ts (config → database → app), served by
-// Deno.serve(app.fetch); drain on SIGTERM. Keep the two in step.
+// Boot for Deno: the same service as main.ts (see boot.ts), served by Deno.serve(app.fetch);
+// drain on SIGTERM.
 //   deno task start        (deno.json; needs `bun install` or `npm install` for node_modules)
-import { buildApp } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { connect } from "./db/client.ts";
-import { type Embedded, startEmbedded } from "./db/embedded.ts";
-import { createLogger } from "./log.ts";
-import { devSecret, mintToken } from "./tokens.ts";
+import { boot, bootFailure, DRAIN_SECONDS } from "./boot.ts";
 
 // The few Deno APIs used here, declared so the project type-checks without Deno's types.
 declare const Deno: {
@@ -18,30 +13,9 @@ declare const Deno: {
   exit(code: number): never;
 };
 
-const DRAIN_SECONDS = 10;
-
 async function main() {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel);
-
-  let embedded: Embedded | undefined;
-  let url = config.databaseUrl;
-  if (url === undefined) {
-    embedded = await startEmbedded(config.dataDir);
-    url = embedded.url;
-    log.info("embedded database ready", { dataDir: config.dataDir });
-  }
-  let secret = config.jwt.secret;
-  if (secret === undefined) {
-    if (embedded === undefined) {
-      throw new ConfigError("DATABASE_URL is set but STORAGE_JWT_SECRET is not: refusing to start without a key");
-    }
-    secret = devSecret(config.dataDir);
-  }
-
-  // PGlite has a single session: one connection, so transactions never interleave.
-  const db = connect(url, { ...config.db, poolMax: embedded === undefined ? config.db.poolMax : 1 });
-  const app = buildApp({ config, db, log, jwtSecret: secret });
+  const service = await boot();
+  const { app, config, log } = service;
   const listening = Promise.withResolvers<string>();
   const server = Deno.serve(
     {
@@ -53,20 +27,8 @@ async function main() {
     app.fetch,
   );
   const base = await listening.promise;
-  log.info("listening", { url: base, database: embedded === undefined ? "postgres" : "embedded", runtime: "deno" });
-
-  if (config.jwt.secret === undefined) {
-    const token = await mintToken(
-      {
-        tenantId: "dev-tenant",
-        extensionId: "dev-extension",
-        installId: "dev-install",
-        scope: "storage:read storage:write storage:schema",
-      },
-      { secret, audience: config.jwt.audience, issuer: config.jwt.issuer, ttlSeconds: 7 * 24 * 3600 },
-    );
-    process.stdout.write(`\nDevelopment token (7 days; more with \`bun run token\`):\n${token}\n\n`);
-  }
+  log.info("listening", { url: base, database: service.database, runtime: "deno" });
+  await service.announce(base);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -75,8 +37,7 @@ async function main() {
     log.info("draining", { signal });
     const timer = setTimeout(() => Deno.exit(1), DRAIN_SECONDS * 1000);
     await server.shutdown(); // stop accepting; in-flight requests finish
-    await db.close(DRAIN_SECONDS);
-    await embedded?.stop();
+    await service.close();
     clearTimeout(timer);
     Deno.exit(0);
   };
@@ -85,6 +46,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : (error?.stack ?? error)}\n`);
+  process.stderr.write(bootFailure(error));
   Deno.exit(1);
 });

@@ -28,7 +28,8 @@ const postgres = (await import("postgres")).default;
 const sql = postgres(process.env.DATABASE_URL as string, { max: 2, onnotice: () => {} });
 const server = await startServer({ TTL_LIST_SWEEP_EVERY: "0" });
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 async function measure(label: string, c: ReturnType<typeof client>, keys: string[]) {
   const times: number[] = [];
@@ -39,12 +40,25 @@ async function measure(label: string, c: ReturnType<typeof client>, keys: string
     if (res.status !== 200) throw new Error(`GET answered ${res.status}`);
   }
   times.sort((a, b) => a - b);
-  const row = { label, p50: percentile(times, 0.5), p95: percentile(times, 0.95), p99: percentile(times, 0.99), max: times.at(-1) ?? 0 };
-  console.log(`${label.padEnd(10)} p50 ${row.p50.toFixed(3)} ms  p95 ${row.p95.toFixed(3)} ms  p99 ${row.p99.toFixed(3)} ms  max ${row.max.toFixed(1)} ms`);
+  const row = {
+    label,
+    p50: percentile(times, 0.5),
+    p95: percentile(times, 0.95),
+    p99: percentile(times, 0.99),
+    max: times.at(-1) ?? 0,
+  };
+  console.log(
+    `${label.padEnd(10)} p50 ${row.p50.toFixed(3)} ms  p95 ${row.p95.toFixed(3)} ms  p99 ${row.p99.toFixed(3)} ms  max ${row.max.toFixed(1)} ms`,
+  );
   return row;
 }
 
-async function backlog(installPrefix: string, installs: number, namespace = "cache", install?: { tenantId: string; installId: string }) {
+async function backlog(
+  installPrefix: string,
+  installs: number,
+  namespace = "cache",
+  install?: { tenantId: string; installId: string },
+) {
   const perInstall = Math.ceil(BACKLOG / installs);
   if (install === undefined) {
     await sql`insert into ext_storage_usage (install_id, tenant_id, extension_id, bytes_used, record_count)
@@ -67,7 +81,9 @@ try {
   const c = client(server.url, await tokenFor(install));
   const keys = Array.from({ length: 1000 }, (_, i) => `user/${i}/settings`);
   for (let i = 0; i < keys.length; i += 500) {
-    await c.bulk("data", "bulk-put", { items: keys.slice(i, i + 500).map((key) => ({ key, value: { theme: "dark", i } })) });
+    await c.bulk("data", "bulk-put", {
+      items: keys.slice(i, i + 500).map((key) => ({ key, value: { theme: "dark", i } })),
+    });
   }
   await measure("warm-up", c, keys);
   const none = await measure("none", c, keys);
@@ -87,9 +103,15 @@ try {
   const seconds = (performance.now() - started) / 1000;
 
   console.log("");
-  console.log(`GET p95, backlog elsewhere / none: ${(elsewhere.p95 / none.p95).toFixed(2)}× (target ≤ ${TARGET_RATIO}×)`);
-  console.log(`GET p95, backlog in the namespace read / none: ${(same.p95 / none.p95).toFixed(2)}× (target ≤ ${TARGET_RATIO}×); the first GET's cleanup took ${same.max.toFixed(0)} ms`);
-  console.log(`sweeper: ${deleted} rows in ${seconds.toFixed(2)} s = ${Math.round(deleted / seconds)} rows/s (batches of ${server.config.ttl.sweepMaxInstalls} installs × ${server.config.ttl.sweepMaxRows} rows)`);
+  console.log(
+    `GET p95, backlog elsewhere / none: ${(elsewhere.p95 / none.p95).toFixed(2)}× (target ≤ ${TARGET_RATIO}×)`,
+  );
+  console.log(
+    `GET p95, backlog in the namespace read / none: ${(same.p95 / none.p95).toFixed(2)}× (target ≤ ${TARGET_RATIO}×); the first GET's cleanup took ${same.max.toFixed(0)} ms`,
+  );
+  console.log(
+    `sweeper: ${deleted} rows in ${seconds.toFixed(2)} s = ${Math.round(deleted / seconds)} rows/s (batches of ${server.config.ttl.sweepMaxInstalls} installs × ${server.config.ttl.sweepMaxRows} rows)`,
+  );
 } finally {
   await server.close();
   await sql.end();

@@ -1,0 +1,78 @@
+// What every runtime's boot shares: config → database (embedded PGlite, or DATABASE_URL) →
+// metrics → app → background work; the development token for the embedded default; and the
+// orderly close. main.ts (Bun) and deno.ts (Deno) differ only in how they serve and signal.
+import { buildApp } from "./app.ts";
+import { startBackground } from "./background.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { connect } from "./db/client.ts";
+import { type Embedded, startEmbedded } from "./db/embedded.ts";
+import { createLogger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { devSecret, mintToken } from "./tokens.ts";
+
+export const DRAIN_SECONDS = 10;
+
+export async function boot() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+
+  let embedded: Embedded | undefined;
+  let url = config.databaseUrl;
+  if (url === undefined) {
+    embedded = await startEmbedded(config.dataDir);
+    url = embedded.url;
+    log.info("embedded database ready", { dataDir: config.dataDir });
+  }
+  let secret = config.jwt.secret;
+  if (secret === undefined) {
+    if (embedded === undefined) {
+      throw new ConfigError("DATABASE_URL is set but STORAGE_JWT_SECRET is not: refusing to start without a key");
+    }
+    secret = devSecret(config.dataDir);
+  }
+
+  const metrics = createMetrics();
+  // PGlite has a single session: one connection, so transactions never interleave.
+  const poolMax = embedded === undefined ? config.db.poolMax : 1;
+  const db = connect(url, { ...config.db, poolMax }, metrics.observeQuery);
+  const app = buildApp({ config, db, log, jwtSecret: secret, metrics });
+  const background = startBackground(db, config, metrics, log);
+  const jwtSecret = secret;
+
+  return {
+    config,
+    log,
+    app,
+    database: embedded === undefined ? "postgres" : "embedded",
+
+    /** With no configured key (the embedded default), prints a ready token and a curl line. */
+    async announce(base: string) {
+      if (config.jwt.secret !== undefined) return;
+      const token = await mintToken(
+        {
+          tenantId: "dev-tenant",
+          extensionId: "dev-extension",
+          installId: "dev-install",
+          scope: "storage:read storage:write storage:schema",
+        },
+        { secret: jwtSecret, audience: config.jwt.audience, issuer: config.jwt.issuer, ttlSeconds: 7 * 24 * 3600 },
+      );
+      process.stdout.write(
+        `\nDevelopment token (7 days; more with \`bun run token\`):\n${token}\n\nTry:\n` +
+          `curl -X PUT ${base}/v1/namespaces/settings/records/theme -H "authorization: Bearer ${token}" ` +
+          `-H "content-type: application/json" -d '{"value": {"mode": "dark"}}'\n\n`,
+      );
+    },
+
+    /** After the server stopped accepting and drained: background work, pool, database. */
+    async close() {
+      await background.stop();
+      await db.close(DRAIN_SECONDS);
+      await embedded?.stop();
+    },
+  };
+}
+
+/** How a boot failure is told: a configuration mistake as one line, anything else in full. */
+export const bootFailure = (error: unknown) =>
+  `${error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error))}\n`;
