@@ -2,6 +2,9 @@
 -- Reads records by key (GET of one key, bulk-get of many) and, in the same statement, deletes the expired rows of the install's
 -- namespace (through the TTL partial index) and takes them off the install's usage.
 -- One round trip, one router task on Citus (every CTE filters on install_id).
+-- The cleanup is not bounded per request: bounded to 1,000 rows, a namespace holding 100,000
+-- expired rows made GET p95 20 ms while it drained, against 0.5-0.8 ms when the first read
+-- takes them all (about 80 ms, once) (bun run bench:ttl).
 -- Lock order: when the snapshot shows expired rows, the usage row is locked (lock_usage)
 -- before the delete locks any record row, the same order writers use, so a reader never
 -- deadlocks with a writer. With nothing to clean, no lock is taken at all.
