@@ -1,0 +1,132 @@
+// One load run: start (or reach) the server, run each chosen sub-scenario with its own
+// recorder, sample the server's memory and the database's deadlock counter around it, and
+// build the report.
+import { loadFixtures } from "./data.ts";
+import { type DbProbe, probe } from "./database.ts";
+import type { LoadOptions, SubName } from "./options.ts";
+import { Recorder } from "./recorder.ts";
+import { buildSub, gitInfo, machineInfo } from "./report/build.ts";
+import type { Report, SubReport } from "./report/schema.ts";
+import { BULK_OPS, bulkWrites } from "./scenarios/bulk-writes.ts";
+import { type ScenarioContext, type ScenarioResult, tokenCache } from "./scenarios/context.ts";
+import { CRUD_OPS, crudMix } from "./scenarios/crud-mix.ts";
+import { listScans, SCAN_OPS } from "./scenarios/list-scans.ts";
+import { externalTarget, rssMiB, startOwnServer, type Target } from "./server.ts";
+
+const CLASSES: Record<string, "read" | "write" | "other"> = { ...CRUD_OPS, ...BULK_OPS, ...SCAN_OPS };
+const SCENARIOS: Record<SubName, (ctx: ScenarioContext) => Promise<ScenarioResult>> = {
+  "crud-mix": crudMix,
+  "bulk-writes": bulkWrites,
+  "list-scans": listScans,
+};
+
+export type RunHooks = {
+  /** called every second while a sub-scenario runs */
+  onTick?: (sub: SubName, recorder: Recorder, elapsedMs: number) => void;
+};
+
+export async function withTarget<T>(o: LoadOptions, fn: (target: Target) => Promise<T>): Promise<T> {
+  const target =
+    o.url !== undefined
+      ? externalTarget(o.url, o.secret as string, o.audience)
+      : await startOwnServer({ databaseUrl: o.databaseUrl, secret: o.secret, env: o.serverEnv });
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    void target.stop().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  try {
+    return await fn(target);
+  } finally {
+    process.off("SIGINT", onSignal);
+    await target.stop();
+  }
+}
+
+export async function runSub(
+  target: Target,
+  o: LoadOptions,
+  sub: SubName,
+  db: DbProbe | undefined,
+  hooks: RunHooks = {},
+): Promise<SubReport> {
+  const warmupMs = sub === "bulk-writes" ? 0 : o.warmupSec * 1000;
+  const recorder = new Recorder(warmupMs, (op) => CLASSES[op] ?? "other");
+  const deadline = Date.now() + (o.warmupSec + o.durationSec) * 1000 + 600_000;
+  const ctx: ScenarioContext = {
+    target,
+    options: o,
+    fixtures: loadFixtures(),
+    recorder,
+    token: tokenCache(target, o.warmupSec + o.durationSec + 3600),
+    shouldStop: () => Date.now() > deadline,
+  };
+  const before = await db?.deadlocks();
+  const rss: number[] = [];
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    const elapsed = performance.now() - t0;
+    const r = rssMiB(target.pid);
+    if (r !== undefined && elapsed > warmupMs) rss.push(r);
+    hooks.onTick?.(sub, recorder, elapsed);
+  }, 1000);
+  let result: ScenarioResult;
+  try {
+    result = await SCENARIOS[sub](ctx);
+  } finally {
+    clearInterval(timer);
+  }
+  // PostgreSQL 15 backends report their stats counters at most once a second
+  if (db !== undefined) await Bun.sleep(1100);
+  const after = await db?.deadlocks();
+  const rows = await db?.rowsByInstall(o.prefix);
+  return buildSub(recorder, result, {
+    name: sub,
+    deadlocks: before === undefined || after === undefined ? undefined : { before, after },
+    rowsByInstall: rows,
+    rowsSource: "database",
+    rss,
+    slos: o.slo,
+  });
+}
+
+export async function runLoad(o: LoadOptions, command: string, hooks: RunHooks = {}): Promise<Report> {
+  const startedAt = new Date().toISOString();
+  const db = o.databaseUrl === undefined ? undefined : probe(o.databaseUrl);
+  try {
+    const postgres = (await db?.version()) ?? null;
+    return await withTarget(o, async (target) => {
+      const subScenarios: SubReport[] = [];
+      for (const sub of o.subs) subScenarios.push(await runSub(target, o, sub, db, hooks));
+      return assemble(o, command, startedAt, target, postgres, subScenarios);
+    });
+  } finally {
+    await db?.close();
+  }
+}
+
+export function assemble(
+  o: LoadOptions,
+  command: string,
+  startedAt: string,
+  target: Target,
+  postgres: string | null,
+  subScenarios: SubReport[],
+): Report {
+  const { secret: _secret, databaseUrl, ...config } = o;
+  return {
+    schemaVersion: 1,
+    scenario: "ext-storage",
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    git: gitInfo(),
+    command,
+    config: { ...config, databaseUrl: databaseUrl === undefined ? null : databaseUrl.replace(/\/\/[^@/]*@/, "//…@") },
+    machine: machineInfo(postgres),
+    target: { url: target.url, mode: target.mode },
+    subScenarios,
+    verdict: subScenarios.every((s) => s.verdict !== "fail") ? "pass" : "fail",
+  };
+}

@@ -1,0 +1,119 @@
+// The server under load: one the driver starts itself (a child process running src/main.ts,
+// on the embedded database or on DATABASE_URL), or one given by --url. A child process, not
+// the driver's own event loop, so the driver's work never shows up as server latency, and
+// its resident memory can be sampled on its own.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const READY_TIMEOUT_MS = 120_000;
+
+export type Target = {
+  url: string;
+  secret: string;
+  audience: string;
+  mode: "embedded" | "postgres" | "external";
+  /** the server process when the driver started it */
+  pid: number | undefined;
+  stop(): Promise<void>;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startOwnServer(options: {
+  databaseUrl: string | undefined;
+  secret: string | undefined;
+  env?: Record<string, string>;
+}): Promise<Target> {
+  const port = await freePort();
+  const secret = options.secret ?? randomBytes(32).toString("base64url");
+  const dataDir = options.databaseUrl === undefined ? mkdtempSync(join(tmpdir(), "ext-storage-load-")) : undefined;
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    STORAGE_JWT_SECRET: secret,
+    LOG_LEVEL: "warn",
+    ...options.env,
+  };
+  if (options.databaseUrl === undefined) {
+    delete env.DATABASE_URL;
+    env.STORAGE_DATA_DIR = dataDir as string;
+  } else env.DATABASE_URL = options.databaseUrl;
+
+  const child = spawn(process.execPath, [join(ROOT, "src/main.ts")], { env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    if (stderr.length < 20_000) stderr += chunk;
+  });
+  let exited = false;
+  child.on("exit", () => {
+    exited = true;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!exited) {
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await Promise.race([gone, Bun.sleep(15_000)]);
+      if (!exited) child.kill("SIGKILL");
+    }
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the server exited before it was ready:\n${stderr}`);
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) {
+        return {
+          url,
+          secret,
+          audience: env.STORAGE_JWT_AUDIENCE || "ext-storage",
+          mode: options.databaseUrl === undefined ? "embedded" : "postgres",
+          pid: child.pid,
+          stop,
+        };
+      }
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(200);
+  }
+  await stop();
+  throw new Error(`the server was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${stderr}`);
+}
+
+export function externalTarget(url: string, secret: string, audience: string): Target {
+  const host = new URL(url).hostname;
+  if (host !== "127.0.0.1" && host !== "localhost" && host !== "[::1]") {
+    throw new Error(`--url must be a loopback address, got ${host}`);
+  }
+  return { url: url.replace(/\/$/, ""), secret, audience, mode: "external", pid: undefined, stop: async () => {} };
+}
+
+/** Resident memory of a process in MiB (Linux /proc), undefined when unknown. */
+export function rssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
