@@ -81,7 +81,9 @@ export async function runSub(
   // PostgreSQL 15 backends report their stats counters at most once a second
   if (db !== undefined) await Bun.sleep(1100);
   const after = await db?.deadlocks();
-  const rows = await db?.rowsByInstall(o.prefix);
+  // rows of the installs this sub-scenario used, not of every install the prefix names
+  const all = await db?.rowsByInstall(o.prefix);
+  const rows = all && new Map([...all].filter(([id]) => result.opsByInstall.has(id)));
   return buildSub(recorder, result, {
     name: sub,
     deadlocks: before === undefined || after === undefined ? undefined : { before, after },

@@ -66,7 +66,8 @@ export function percentileCurve(buckets: number[][]): [number, number][] {
   for (const [, hi, n] of buckets) {
     seen += n ?? 0;
     const p = seen / total;
-    out.push([Math.min(5, Math.log10(1 / Math.max(1e-5, 1 - p))), hi ?? 0]);
+    // the last sample sits at 1 − 1/total: that is as far as the data reaches
+    out.push([Math.min(5, Math.log10(1 / Math.max(1 / total, 1e-5, 1 - p))), hi ?? 0]);
   }
   return out;
 }
