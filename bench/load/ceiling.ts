@@ -18,6 +18,7 @@ import { Recorder } from "./recorder.ts";
 import { withTarget } from "./run.ts";
 import { tokenCache } from "./scenarios/context.ts";
 import { seedInstalls, valuePool } from "./scenarios/crud-mix.ts";
+import { cpuByName, cpuDelta, cpuSeconds, type Target } from "./server.ts";
 
 export const PGBENCH = process.env.PGBENCH ?? "/usr/lib/postgresql/15/bin/pgbench";
 
@@ -69,49 +70,52 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
   const fixtures = loadFixtures();
   const getSql = readFileSync(join(SQL_DIR, "records/get.sql"), "utf8");
   const script = pgbenchScript(o, fixtures, getSql);
+  const installs = population(o.prefix, o.tenants, o.installsPerTenant).slice(0, o.installs);
+  const context = (target: Target) => ({
+    target,
+    options: o,
+    fixtures,
+    recorder: new Recorder(0, () => "read"),
+    token: tokenCache(target, o.ceilingSeconds * 2 + 3600),
+    shouldStop: () => false,
+  });
+  // the data, through a server of its own, so a profile (--profile) of the measured one holds GETs only
+  say(`seeding ${installs.length} installs × ${fixtures.length} namespaces × ${o.keysPerNamespace} records`);
+  await withTarget({ ...o, profileDir: undefined }, (target) =>
+    seedInstalls(context(target), installs, valuePool(o.seed, fixtures)),
+  );
+
+  // 1. the ceiling: pgbench, the same statement, as many connections as the service's pool
+  const dir = mkdtempSync(join(tmpdir(), "ext-storage-ceiling-"));
+  const file = join(dir, "get.pgbench.sql");
+  writeFileSync(file, script);
+  const clients = o.ceilingClients;
+  const args = [
+    "-n",
+    "-M",
+    "prepared",
+    "-c",
+    String(clients),
+    "-j",
+    "2",
+    "-T",
+    String(o.ceilingSeconds),
+    "-f",
+    file,
+    databaseUrl,
+  ];
+  say(`pgbench ${args.slice(0, -1).join(" ")} <DATABASE_URL>`);
+  const bench = spawnSync(PGBENCH, args, { encoding: "utf8", timeout: (o.ceilingSeconds + 60) * 1000 });
+  rmSync(dir, { recursive: true, force: true });
+  const tps = parseTps(`${bench.stdout}\n${bench.stderr}`);
+  if (bench.status !== 0 || tps === undefined) {
+    say(`pgbench failed (${bench.status}):\n${bench.stderr}\n${bench.stdout}`);
+    return 1;
+  }
+  const pgLatency = /latency average = ([\d.]+) ms/.exec(bench.stdout)?.[1];
+
   return withTarget(o, async (target) => {
-    const installs = population(o.prefix, o.tenants, o.installsPerTenant).slice(0, o.installs);
-    const token = tokenCache(target, o.ceilingSeconds * 2 + 3600);
-    const ctx = {
-      target,
-      options: o,
-      fixtures,
-      recorder: new Recorder(0, () => "read"),
-      token,
-      shouldStop: () => false,
-    };
-    say(`seeding ${installs.length} installs × ${fixtures.length} namespaces × ${o.keysPerNamespace} records`);
-    await seedInstalls(ctx, installs, valuePool(o.seed, fixtures));
-
-    // 1. the ceiling: pgbench, the same statement, as many connections as the service's pool
-    const dir = mkdtempSync(join(tmpdir(), "ext-storage-ceiling-"));
-    const file = join(dir, "get.pgbench.sql");
-    writeFileSync(file, script);
-    const clients = o.ceilingClients;
-    const args = [
-      "-n",
-      "-M",
-      "prepared",
-      "-c",
-      String(clients),
-      "-j",
-      "2",
-      "-T",
-      String(o.ceilingSeconds),
-      "-f",
-      file,
-      databaseUrl,
-    ];
-    say(`pgbench ${args.slice(0, -1).join(" ")} <DATABASE_URL>`);
-    const bench = spawnSync(PGBENCH, args, { encoding: "utf8", timeout: (o.ceilingSeconds + 60) * 1000 });
-    rmSync(dir, { recursive: true, force: true });
-    const tps = parseTps(`${bench.stdout}\n${bench.stderr}`);
-    if (bench.status !== 0 || tps === undefined) {
-      say(`pgbench failed (${bench.status}):\n${bench.stderr}\n${bench.stdout}`);
-      return 1;
-    }
-    const pgLatency = /latency average = ([\d.]+) ms/.exec(bench.stdout)?.[1];
-
+    const { token } = context(target);
     // 2. the service: GETs of the same keys, closed loop, enough in flight to keep its pool busy
     const workers = Math.max(32, clients * 4);
     const rnd = derive(o.seed, "ceiling");
@@ -119,6 +123,8 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
     let done = 0;
     let errors = 0;
     for (const install of installs) await token(install);
+    // where the two cores go during the service phase: server, driver, PostgreSQL
+    const cpu0 = { server: cpuSeconds(target.pid), driver: cpuSeconds(process.pid), pg: cpuByName("postgres") };
     const end = performance.now() + o.ceilingSeconds * 1000;
     await Promise.all(
       Array.from({ length: workers }, async () => {
@@ -139,6 +145,11 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
         }
       }),
     );
+    const cpu = {
+      server: cpuSeconds(target.pid) - cpu0.server,
+      driver: cpuSeconds(process.pid) - cpu0.driver,
+      pg: cpuDelta(cpu0.pg, cpuByName("postgres")),
+    };
     const serviceRate = done / o.ceilingSeconds;
     const ratio = serviceRate / tps;
     say("");
@@ -146,6 +157,11 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
     say(
       `service GET (${workers} in flight, pool ${clients}): ${serviceRate.toFixed(0)} requests/s, ` +
         `p50 ${(hist.percentile(50) / 1000).toFixed(2)} ms, p95 ${(hist.percentile(95) / 1000).toFixed(2)} ms, ${errors} errors`,
+    );
+    const share = (x: number) => `${((x / o.ceilingSeconds) * 100).toFixed(0)} %`;
+    say(
+      `CPU during the service phase (of ${o.ceilingSeconds} s × 2 cores = 200 %): server ${target.pid === undefined ? "?" : share(cpu.server)}, ` +
+        `driver ${share(cpu.driver)}, PostgreSQL ${share(cpu.pg)}`,
     );
     process.stdout.write(
       `${JSON.stringify({ ceilingStatementsPerSec: Math.round(tps), serviceGetsPerSec: Math.round(serviceRate), ratio: Math.round(ratio * 1000) / 1000, errors })}\n`,

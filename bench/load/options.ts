@@ -22,6 +22,7 @@ export type LoadOptions = ScenarioOptions & {
   progress: boolean;
   ceilingSeconds: number;
   ceilingClients: number;
+  profileDir: string | undefined;
 };
 
 export const USAGE = `bun run load [run|ceiling] [flags]
@@ -56,6 +57,7 @@ export const USAGE = `bun run load [run|ceiling] [flags]
   --find-max                   raise crud-mix's rate until an SLO or the error budget breaks
   --find-max-factor F          rate multiplier per step (default 1.5)
   --find-max-steps N           most steps (default 8)
+  --profile DIR                CPU profile of a server the driver starts, written to DIR when it stops
   --no-progress                no live progress line
   ceiling: --ceiling-seconds S (default 20), --ceiling-clients N (default: the pool, 10)
 `;
@@ -104,6 +106,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         "find-max-steps",
         "ceiling-seconds",
         "ceiling-clients",
+        "profile",
       ]
         .map((name) => [name, { type: "string" as const }] as [string, { type: "string" | "boolean" }])
         .concat([
@@ -166,6 +169,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     findMaxSteps: num(s("find-max-steps"), "find-max-steps", 8, 1),
     progress: v["no-progress"] !== true,
     ceilingSeconds: num(s("ceiling-seconds"), "ceiling-seconds", 20, 1),
+    profileDir: s("profile"),
     ceilingClients: num(s("ceiling-clients"), "ceiling-clients", Number(env.STORAGE_DB_POOL_MAX ?? 10), 1),
   };
 }

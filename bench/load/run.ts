@@ -29,7 +29,12 @@ export async function withTarget<T>(o: LoadOptions, fn: (target: Target) => Prom
   const target =
     o.url !== undefined
       ? externalTarget(o.url, o.secret as string, o.audience)
-      : await startOwnServer({ databaseUrl: o.databaseUrl, secret: o.secret, env: o.serverEnv });
+      : await startOwnServer({
+          databaseUrl: o.databaseUrl,
+          secret: o.secret,
+          env: o.serverEnv,
+          profileDir: o.profileDir,
+        });
   let stopping = false;
   const onSignal = () => {
     if (stopping) return;

@@ -4,7 +4,7 @@
 // its resident memory can be sampled on its own.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +38,8 @@ export async function startOwnServer(options: {
   databaseUrl: string | undefined;
   secret: string | undefined;
   env?: Record<string, string>;
+  /** write a CPU profile of the server here when it stops (bun --cpu-prof) */
+  profileDir?: string;
 }): Promise<Target> {
   const port = await freePort();
   const secret = options.secret ?? randomBytes(32).toString("base64url");
@@ -55,7 +57,12 @@ export async function startOwnServer(options: {
     env.STORAGE_DATA_DIR = dataDir as string;
   } else env.DATABASE_URL = options.databaseUrl;
 
-  const child = spawn(process.execPath, [join(ROOT, "src/main.ts")], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const profile =
+    options.profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.profileDir}`];
+  const child = spawn(process.execPath, [...profile, join(ROOT, "src/main.ts")], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr?.on("data", (chunk) => {
     if (stderr.length < 20_000) stderr += chunk;
@@ -116,4 +123,40 @@ export function rssMiB(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc), 0 when unknown. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used so far by each process of a given name (e.g. every PostgreSQL backend), by pid. */
+export function cpuByName(name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === name)
+        out.set(Number(entry), cpuSeconds(Number(entry)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds those processes used between two snapshots (ones that ended meanwhile are not seen). */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
 }
