@@ -1,6 +1,7 @@
 // --find-max: crud-mix at a rising rate (× factor per step) on one server, until a step breaks
 // an SLO, the error budget, or cannot be sustained (achieved < 95 % of offered, or the driver
-// had to drop requests). The answer is the highest step that held, in ops/s.
+// had to drop requests); then a few halving steps between the last rate that held and the
+// first that broke. The answer is the highest step that held, in ops/s.
 import type { DbProbe } from "./database.ts";
 import type { LoadOptions } from "./options.ts";
 import type { SubReport } from "./report/schema.ts";
@@ -36,8 +37,7 @@ export async function findMax(
 ): Promise<{ steps: Step[]; maxOpsPerSec: number; reports: SubReport[] }> {
   const steps: Step[] = [];
   const reports: SubReport[] = [];
-  let rate = o.ratePerInstallPerMin;
-  for (let i = 0; i < o.findMaxSteps; i++) {
+  const step = async (rate: number) => {
     const report = await runSub(target, { ...o, ratePerInstallPerMin: rate }, "crud-mix", db, hooks);
     reports.push(report);
     const held = stepHeld(report);
@@ -48,11 +48,24 @@ export async function findMax(
       ...held,
     });
     log(
-      `find-max step ${i + 1}: offered ${report.offeredOpsPerSec} ops/s, achieved ${report.achievedOpsPerSec}, ` +
+      `find-max step ${steps.length}: offered ${report.offeredOpsPerSec} ops/s, achieved ${report.achievedOpsPerSec}, ` +
         `p95 read ${report.classes.read.p95Ms} ms, write ${report.classes.write.p95Ms} ms: ${held.why}`,
     );
-    if (!held.ok) break;
-    rate *= o.findMaxFactor;
+    return held.ok;
+  };
+  let low = 0;
+  let high: number | undefined;
+  let rate = o.ratePerInstallPerMin;
+  for (let i = 0; i < o.findMaxSteps && high === undefined; i++) {
+    if (await step(rate)) {
+      low = rate;
+      rate *= o.findMaxFactor;
+    } else high = rate;
+  }
+  for (let i = 0; i < o.findMaxRefine && high !== undefined && low > 0; i++) {
+    const mid = (low + high) / 2;
+    if (await step(mid)) low = mid;
+    else high = mid;
   }
   const held = steps.filter((s) => s.ok);
   return { steps, maxOpsPerSec: held.length === 0 ? 0 : Math.max(...held.map((s) => s.achievedOpsPerSec)), reports };

@@ -19,6 +19,7 @@ export type LoadOptions = ScenarioOptions & {
   findMax: boolean;
   findMaxFactor: number;
   findMaxSteps: number;
+  findMaxRefine: number;
   progress: boolean;
   ceilingSeconds: number;
   ceilingClients: number;
@@ -56,7 +57,8 @@ export const USAGE = `bun run load [run|ceiling] [flags]
   --error-budget F             largest error share, 0–1 (default 0.001)
   --find-max                   raise crud-mix's rate until an SLO or the error budget breaks
   --find-max-factor F          rate multiplier per step (default 1.5)
-  --find-max-steps N           most steps (default 8)
+  --find-max-steps N           most rising steps (default 8)
+  --find-max-refine N          halving steps after the first break (default 2)
   --profile DIR                CPU profile of a server the driver starts, written to DIR when it stops
   --no-progress                no live progress line
   ceiling: --ceiling-seconds S (default 20), --ceiling-clients N (default: the pool, 10)
@@ -104,6 +106,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         "error-budget",
         "find-max-factor",
         "find-max-steps",
+        "find-max-refine",
         "ceiling-seconds",
         "ceiling-clients",
         "profile",
@@ -167,6 +170,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     findMax: v["find-max"] === true,
     findMaxFactor: num(s("find-max-factor"), "find-max-factor", 1.5, 1.01),
     findMaxSteps: num(s("find-max-steps"), "find-max-steps", 8, 1),
+    findMaxRefine: num(s("find-max-refine"), "find-max-refine", 2),
     progress: v["no-progress"] !== true,
     ceilingSeconds: num(s("ceiling-seconds"), "ceiling-seconds", 20, 1),
     profileDir: s("profile"),

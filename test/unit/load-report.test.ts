@@ -1,6 +1,7 @@
 // The load report: its schema, the SLO verdicts that decide the exit code, and the renderers.
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { stepHeld } from "../../bench/load/find-max.ts";
 import { parseOptions } from "../../bench/load/options.ts";
 import { Recorder } from "../../bench/load/recorder.ts";
 import { buildSub } from "../../bench/load/report/build.ts";
@@ -98,5 +99,15 @@ describe("load report", () => {
     // nothing loaded from elsewhere: no scripts, links or remote URLs besides the SVG namespace
     expect(html).not.toMatch(/<script|<link|src=|url\(/);
     expect(html.replaceAll("http://www.w3.org/2000/svg", "").replaceAll(target.url, "")).not.toMatch(/https?:\/\//);
+  });
+
+  test("find-max: a step holds only within the SLOs, with its checks, at ≥ 95 % of the offered rate", () => {
+    const sub = sampleReport().subScenarios[0];
+    if (sub === undefined) throw new Error("no sub-scenario");
+    // the sample achieved 666 of 666 offered ops/s over 3 s
+    expect(stepHeld({ ...sub, offeredOpsPerSec: 666, achievedOpsPerSec: 666 })).toEqual({ ok: true, why: "held" });
+    expect(stepHeld({ ...sub, offeredOpsPerSec: 1000, achievedOpsPerSec: 900 }).why).toContain("not sustained");
+    expect(stepHeld(sampleReport(true).subScenarios[0] ?? sub).why).toContain("SLO broken");
+    expect(stepHeld({ ...sub, checks: [{ name: "dropped", ok: false, detail: "" }] }).why).toContain("check failed");
   });
 });
