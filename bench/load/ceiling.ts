@@ -18,7 +18,7 @@ import { Recorder } from "./recorder.ts";
 import { withTarget } from "./run.ts";
 import { tokenCache } from "./scenarios/context.ts";
 import { seedInstalls, valuePool } from "./scenarios/crud-mix.ts";
-import { cpuByName, cpuDelta, cpuSeconds, type Target } from "./server.ts";
+import { cpuByName, cpuDelta, cpuSeconds, machineCpu, type Target } from "./server.ts";
 
 export const PGBENCH = process.env.PGBENCH ?? "/usr/lib/postgresql/15/bin/pgbench";
 
@@ -124,7 +124,12 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
     let errors = 0;
     for (const install of installs) await token(install);
     // where the two cores go during the service phase: server, driver, PostgreSQL
-    const cpu0 = { server: cpuSeconds(target.pid), driver: cpuSeconds(process.pid), pg: cpuByName("postgres") };
+    const cpu0 = {
+      server: cpuSeconds(target.pid),
+      driver: cpuSeconds(process.pid),
+      pg: cpuByName("postgres"),
+      machine: machineCpu(),
+    };
     const end = performance.now() + o.ceilingSeconds * 1000;
     await Promise.all(
       Array.from({ length: workers }, async () => {
@@ -149,6 +154,7 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
       server: cpuSeconds(target.pid) - cpu0.server,
       driver: cpuSeconds(process.pid) - cpu0.driver,
       pg: cpuDelta(cpu0.pg, cpuByName("postgres")),
+      machine: machineCpu().busy - cpu0.machine.busy,
     };
     const serviceRate = done / o.ceilingSeconds;
     const ratio = serviceRate / tps;
@@ -161,7 +167,7 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
     const share = (x: number) => `${((x / o.ceilingSeconds) * 100).toFixed(0)} %`;
     say(
       `CPU during the service phase (of ${o.ceilingSeconds} s × 2 cores = 200 %): server ${target.pid === undefined ? "?" : share(cpu.server)}, ` +
-        `driver ${share(cpu.driver)}, PostgreSQL ${share(cpu.pg)}`,
+        `driver ${share(cpu.driver)}, PostgreSQL (every cluster) ${share(cpu.pg)}; machine ${share(cpu.machine)}`,
     );
     process.stdout.write(
       `${JSON.stringify({ ceilingStatementsPerSec: Math.round(tps), serviceGetsPerSec: Math.round(serviceRate), ratio: Math.round(ratio * 1000) / 1000, errors })}\n`,

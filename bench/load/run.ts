@@ -1,6 +1,8 @@
 // One load run: start (or reach) the server, run each chosen sub-scenario with its own
 // recorder, sample the server's memory and the database's deadlock counter around it, and
 // build the report.
+
+import { cpus, loadavg } from "node:os";
 import { loadFixtures } from "./data.ts";
 import { type DbProbe, probe } from "./database.ts";
 import type { LoadOptions, SubName } from "./options.ts";
@@ -11,7 +13,7 @@ import { BULK_OPS, bulkWrites } from "./scenarios/bulk-writes.ts";
 import { type ScenarioContext, type ScenarioResult, tokenCache } from "./scenarios/context.ts";
 import { CRUD_OPS, crudMix } from "./scenarios/crud-mix.ts";
 import { listScans, SCAN_OPS } from "./scenarios/list-scans.ts";
-import { externalTarget, rssMiB, startOwnServer, type Target } from "./server.ts";
+import { cpuSeconds, externalTarget, machineCpu, rssMiB, startOwnServer, type Target } from "./server.ts";
 
 const CLASSES: Record<string, "read" | "write" | "other"> = { ...CRUD_OPS, ...BULK_OPS, ...SCAN_OPS };
 const SCENARIOS: Record<SubName, (ctx: ScenarioContext) => Promise<ScenarioResult>> = {
@@ -70,6 +72,7 @@ export async function runSub(
   };
   const before = await db?.deadlocks();
   const rss: number[] = [];
+  const cpu0 = { machine: machineCpu(), server: cpuSeconds(target.pid), driver: cpuSeconds(process.pid) };
   const t0 = performance.now();
   const timer = setInterval(() => {
     const elapsed = performance.now() - t0;
@@ -83,6 +86,16 @@ export async function runSub(
   } finally {
     clearInterval(timer);
   }
+  const cpu1 = { machine: machineCpu(), server: cpuSeconds(target.pid), driver: cpuSeconds(process.pid) };
+  const wall = (cpu1.machine.total - cpu0.machine.total) / cpus().length;
+  const pct = (seconds: number) => (wall <= 0 ? 0 : Math.round((seconds / wall) * 1000) / 10);
+  const cpu = {
+    cores: cpus().length,
+    machinePercent: pct(cpu1.machine.busy - cpu0.machine.busy),
+    serverPercent: target.pid === undefined ? null : pct(cpu1.server - cpu0.server),
+    driverPercent: pct(cpu1.driver - cpu0.driver),
+    loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
   // PostgreSQL 15 backends report their stats counters at most once a second
   if (db !== undefined) await Bun.sleep(1100);
   const after = await db?.deadlocks();
@@ -95,6 +108,7 @@ export async function runSub(
     rowsByInstall: rows,
     rowsSource: "database",
     rss,
+    cpu,
     slos: o.slo,
   });
 }

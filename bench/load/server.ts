@@ -127,6 +127,19 @@ export function rssMiB(pid: number | undefined): number | undefined {
 
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
+/** The whole machine's CPU time so far, busy and total, in seconds of all cores (Linux /proc/stat). */
+export function machineCpu(): { busy: number; total: number } {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    const t = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    const idle = (t[3] ?? 0) + (t[4] ?? 0); // idle + iowait
+    return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
 /** CPU seconds (user + system) a process has used so far (Linux /proc), 0 when unknown. */
 export function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;

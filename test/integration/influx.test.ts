@@ -77,6 +77,7 @@ describe("InfluxDB push", () => {
         rowsByInstall: undefined,
         rowsSource: "",
         rss: [],
+        cpu: { cores: 2, machinePercent: 100, serverPercent: null, driverPercent: 10, loadAverage1m: 1 },
         slos: SEED_SLOS,
       },
     );

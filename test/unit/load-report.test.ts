@@ -47,6 +47,7 @@ function sampleReport(slowWrites = false) {
       rowsByInstall: new Map([["i-1", 4]]),
       rowsSource: "database",
       rss: [80, 90],
+      cpu: { cores: 2, machinePercent: 100, serverPercent: 40, driverPercent: 10, loadAverage1m: 1 },
       slos: SEED_SLOS,
     },
   );

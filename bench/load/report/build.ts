@@ -28,6 +28,7 @@ export type SubExtras = {
   rowsByInstall: Map<string, number> | undefined;
   rowsSource: string;
   rss: number[];
+  cpu: SubReport["cpu"];
   slos: Thresholds;
 };
 
@@ -91,6 +92,7 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
       rssMaxMiB: rssMax,
       rssMeanMiB: x.rss.length === 0 ? null : Math.round((x.rss.reduce((a, b) => a + b, 0) / x.rss.length) * 10) / 10,
     },
+    cpu: x.cpu,
     timeline: recorder.seconds.map((s, second) => ({
       second,
       errors: s.errors,

@@ -63,6 +63,18 @@ export const SubScenario = t.Object({
     }),
   }),
   server: t.Object({ rssMaxMiB: nullableNum, rssMeanMiB: nullableNum }),
+  /**
+   * CPU of the whole run, in % of one core (200 = both of two cores busy): the machine, the
+   * server (when the driver started it) and the driver. The rest of machinePercent is
+   * PostgreSQL and anything else running: a busy machine makes latencies worse.
+   */
+  cpu: t.Object({
+    cores: t.Integer(),
+    machinePercent: num,
+    serverPercent: nullableNum,
+    driverPercent: num,
+    loadAverage1m: num,
+  }),
   /** one entry per measured second: per class the count and p50/p95/p99 */
   timeline: t.Array(
     t.Object({

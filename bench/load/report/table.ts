@@ -61,6 +61,10 @@ function subTable(s: SubReport): string {
   lines.push(
     `server RSS: ${s.server.rssMaxMiB === null ? "unknown (not started by the driver)" : `max ${s.server.rssMaxMiB} MiB, mean ${s.server.rssMeanMiB} MiB`}`,
   );
+  lines.push(
+    `CPU (% of one core, ${s.cpu.cores} cores): machine ${s.cpu.machinePercent}, server ${s.cpu.serverPercent ?? "?"}, ` +
+      `driver ${s.cpu.driverPercent}; load average ${s.cpu.loadAverage1m}`,
+  );
   return lines.join("\n");
 }
 
