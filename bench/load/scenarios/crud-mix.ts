@@ -60,7 +60,13 @@ export async function crudMix(ctx: ScenarioContext): Promise<ScenarioResult> {
     ]),
   );
   const rnd = derive(o.seed, "crud-mix");
-  const order = installs.map((_, i) => i).sort(() => rnd.next() - 0.5);
+  // the installs' turn order: a seeded Fisher–Yates shuffle (sort() with a random comparator
+  // would depend on the engine's sort algorithm, and so would not be the same everywhere)
+  const order = installs.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rnd.int(0, i);
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
   const opsByInstall = new Map<string, number>();
 
   const liveKeys = (keys: KeyState[]) => keys.flatMap((k, n) => (k.live ? [n] : []));
