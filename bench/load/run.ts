@@ -102,6 +102,7 @@ export async function runSub(
   // rows of the installs this sub-scenario used, not of every install the prefix names
   const all = await db?.rowsByInstall(o.prefix);
   const rows = all && new Map([...all].filter(([id]) => result.opsByInstall.has(id)));
+  const placement = await db?.citusPlacement([...result.opsByInstall.keys()]);
   return buildSub(recorder, result, {
     name: sub,
     deadlocks: before === undefined || after === undefined ? undefined : { before, after },
@@ -109,6 +110,7 @@ export async function runSub(
     rowsSource: "database",
     rss,
     cpu,
+    placement,
     slos: o.slo,
   });
 }

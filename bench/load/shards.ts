@@ -91,11 +91,21 @@ export const shardOf = (installId: string, shards = SHARDS) => shardOfHash(hasht
 
 export type Spread = { perShard: number[]; total: number; mean: number; max: number; maxMeanRatio: number };
 
+/** Where install ids land: computed (hashtext) or read from a Citus cluster's catalog. */
+export type Placement = { count: number; method: string; of: (installId: string) => number };
+
+export const HASHTEXT_PLACEMENT: Placement = {
+  count: SHARDS,
+  method: "hashtext(install_id) over 32 equal int32 ranges, as Citus places a text distribution column",
+  of: (installId) => shardOf(installId),
+};
+
 /** Counts per install folded onto shards, with the hottest shard's share against the mean. */
-export function spread(perInstall: Iterable<[string, number]>, shards = SHARDS): Spread {
+export function spread(perInstall: Iterable<[string, number]>, placement: Placement = HASHTEXT_PLACEMENT): Spread {
+  const shards = placement.count;
   const perShard = new Array<number>(shards).fill(0);
   for (const [installId, n] of perInstall) {
-    const s = shardOf(installId, shards);
+    const s = placement.of(installId);
     perShard[s] = (perShard[s] ?? 0) + n;
   }
   const total = perShard.reduce((s, n) => s + n, 0);

@@ -4,7 +4,7 @@ import { cpus, hostname, arch as osArch, platform, release, totalmem } from "nod
 import { type Histogram, mergeAll } from "../histogram.ts";
 import type { Recorder } from "../recorder.ts";
 import type { ScenarioResult } from "../scenarios/context.ts";
-import { type Spread, spread } from "../shards.ts";
+import { HASHTEXT_PLACEMENT, type Placement, type Spread, spread } from "../shards.ts";
 import type { LatencySummary, Report, SubReport } from "./schema.ts";
 import { type Thresholds, targets, verdicts } from "./slo.ts";
 
@@ -28,11 +28,14 @@ export type SubExtras = {
   rowsByInstall: Map<string, number> | undefined;
   rowsSource: string;
   rss: number[];
+  /** the cluster's own placement on Citus; hashtext over 32 shards otherwise */
+  placement?: Placement;
   cpu: SubReport["cpu"];
   slos: Thresholds;
 };
 
 export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtras): SubReport {
+  const placement = x.placement ?? HASHTEXT_PLACEMENT;
   const read = recorder.classHistogram("read");
   const write = recorder.classHistogram("write");
   const all = mergeAll([read, write]);
@@ -53,7 +56,7 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
   const slos = verdicts(measured, x.slos);
   const checksOk = result.checks.every((c) => c.ok);
   const rows: (Spread & { source: string }) | null =
-    x.rowsByInstall === undefined ? null : { ...spread(x.rowsByInstall), source: x.rowsSource };
+    x.rowsByInstall === undefined ? null : { ...spread(x.rowsByInstall, placement), source: x.rowsSource };
   const bucketsMs = (h: Histogram) => h.buckets().map(([lo, hi, n]) => [lo / 1000, hi / 1000, n]);
   const point = (h: Histogram) => ({
     count: h.count,
@@ -82,9 +85,9 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
     database: {
       deadlocks: x.deadlocks === undefined ? null : { ...x.deadlocks, delta: x.deadlocks.after - x.deadlocks.before },
       shards: {
-        count: 32,
-        method: "hashtext(install_id) over 32 equal int32 ranges, as Citus places a text distribution column",
-        operations: spread(result.opsByInstall),
+        count: placement.count,
+        method: placement.method,
+        operations: spread(result.opsByInstall, placement),
         rows,
       },
     },
