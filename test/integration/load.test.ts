@@ -57,6 +57,7 @@ describe("load sub-scenarios, end to end", () => {
     expect(sub.offeredOpsPerSec).toBe(60);
     expect(sub.database.deadlocks?.delta).toBe(0);
     expect(sub.database.shards.operations.total).toBeGreaterThan(0);
+    expect(sub.database.shards.method).toContain("hashtext"); // plain PostgreSQL: computed, not from a catalog
     expect(sub.database.shards.rows?.total).toBeGreaterThan(0);
     expect(sub.verdict).toBe("pass");
   });
