@@ -13,6 +13,12 @@ export const SCAN_OPS = { "list-page": "read", walk: "other" } as const;
 const NAMESPACE = "scans";
 const PER_USER = 100;
 const MAX_PAGES = 10_000;
+/**
+ * Pages per second at most, all walks together: the walks share one install, and the
+ * contract limits an install to 100 requests/s (STORAGE_RATE_LIMIT, burst 200); a walk that
+ * outran it would measure the limiter, not the list.
+ */
+export const PAGES_PER_SECOND = 80;
 
 export function scanKeys(records: number): string[] {
   return Array.from({ length: records }, (_, i) => `user/${Math.floor(i / PER_USER)}/${i % PER_USER}`).sort((a, b) =>
@@ -52,6 +58,7 @@ export async function listScans(ctx: ScenarioContext): Promise<ScenarioResult> {
   }
 
   const rnd = derive(o.seed, "list-scans");
+  let nextSlot = 0;
   let walks = 0;
   let mismatches = 0;
   const firstMismatch: string[] = [];
@@ -64,6 +71,10 @@ export async function listScans(ctx: ScenarioContext): Promise<ScenarioResult> {
       const q = new URLSearchParams({ limit: String(limit), values: String(withValues) });
       if (prefix !== "") q.set("prefix", prefix);
       if (cursor !== null) q.set("cursor", cursor);
+      // paced: wait for this page's slot (a shared schedule, one slot every 1/80 s)
+      const slot = Math.max(performance.now(), nextSlot);
+      nextSlot = slot + 1000 / PAGES_PER_SECOND;
+      if (slot > performance.now()) await Bun.sleep(slot - performance.now());
       const t = performance.now() - t0;
       const reply = await call(base, token, "GET", `/v1/namespaces/${NAMESPACE}/records?${q}`);
       // a page is measured from when the walk sent it: its schedule is the walk's
@@ -92,7 +103,8 @@ export async function listScans(ctx: ScenarioContext): Promise<ScenarioResult> {
   const t0 = performance.now();
   const next = (): Task => {
     const kind = rnd.next();
-    const limit = rnd.pick([10, 50, 100, 250, 1000]);
+    // at most 100 pages a walk (5,000 keys at 50), so walks keep up with the page pacing
+    const limit = rnd.pick([50, 100, 250, 1000]);
     const withValues = rnd.next() < 0.5;
     // whole namespace, one user ("user/7/"), or a digit that spans users ("user/1" → 1, 10–19, 100–199…)
     const prefix =
