@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ceiling } from "./ceiling.ts";
 import { probe } from "./database.ts";
 import { findMax } from "./find-max.ts";
-import { parseOptions } from "./options.ts";
+import { parseOptions, USAGE } from "./options.ts";
 import { ttyProgress } from "./progress.ts";
 import { renderHtml } from "./report/html.ts";
 import { pushToInflux } from "./report/influx.ts";
@@ -17,6 +17,10 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let o: ReturnType<typeof parseOptions>;
   try {
     o = parseOptions(argv);
