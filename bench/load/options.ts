@@ -46,6 +46,7 @@ export const USAGE = `bun run load [run|ceiling] [flags]
   --bulk-batch N               items in the first bulk-put of a chain (default 16)
   --url URL                    load this running server (loopback only; needs --secret)
   --secret S                   its STORAGE_JWT_SECRET (default: env STORAGE_JWT_SECRET)
+  --audience S                 the tokens' aud (default: env STORAGE_JWT_AUDIENCE or ext-storage)
   --database-url URL           the database, for deadlocks and rows (default: env DATABASE_URL);
                                without --url the driver starts a server on it (else embedded)
   --quota-bytes N              STORAGE_QUOTA_BYTES of a server the driver starts
