@@ -77,7 +77,7 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
     driverStartLagMs: { p99Ms: ms(recorder.startLag.percentile(99)), maxMs: ms(recorder.startLag.max) },
     checks: result.checks,
     slos,
-    // the targets are stated for crud-mix
+    // the load targets are stated for crud-mix
     targets:
       x.name !== "crud-mix"
         ? []

@@ -43,7 +43,7 @@ export function verdicts(m: Measured, t: Thresholds): Verdict[] {
   ];
 }
 
-/** The targets for this machine: reported, never the exit code. */
+/** The load targets for this two-core machine (crud-mix): reported, never the exit code. */
 export function targets(m: Measured & { p999Ms: number | null; rssMaxMiB: number | null }): Verdict[] {
   const at = (name: string, metric: string, threshold: number, value: number | null): Verdict => ({
     name,
