@@ -10,7 +10,7 @@ import { parseOptions } from "../../bench/load/options.ts";
 import { Recorder } from "../../bench/load/recorder.ts";
 import { buildSub } from "../../bench/load/report/build.ts";
 import { pushToInflux } from "../../bench/load/report/influx.ts";
-import { SEED_SLOS } from "../../bench/load/report/slo.ts";
+import { ROLLOUT_SLOS } from "../../bench/load/report/slo.ts";
 import { assemble } from "../../bench/load/run.ts";
 import { freePort } from "../helpers/postgres.ts";
 
@@ -78,7 +78,7 @@ describe("InfluxDB push", () => {
         rowsSource: "",
         rss: [],
         cpu: { cores: 2, machinePercent: 100, serverPercent: null, driverPercent: 10, loadAverage1m: 1 },
-        slos: SEED_SLOS,
+        slos: ROLLOUT_SLOS,
       },
     );
     const o = parseOptions([], {});

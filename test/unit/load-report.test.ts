@@ -7,7 +7,7 @@ import { Recorder } from "../../bench/load/recorder.ts";
 import { buildSub } from "../../bench/load/report/build.ts";
 import { renderHtml } from "../../bench/load/report/html.ts";
 import { ReportSchema } from "../../bench/load/report/schema.ts";
-import { SEED_SLOS, verdicts } from "../../bench/load/report/slo.ts";
+import { ROLLOUT_SLOS, verdicts } from "../../bench/load/report/slo.ts";
 import { renderTable } from "../../bench/load/report/table.ts";
 import { assemble } from "../../bench/load/run.ts";
 import type { Target } from "../../bench/load/server.ts";
@@ -48,7 +48,7 @@ function sampleReport(slowWrites = false) {
       rowsSource: "database",
       rss: [80, 90],
       cpu: { cores: 2, machinePercent: 100, serverPercent: 40, driverPercent: 10, loadAverage1m: 1 },
-      slos: SEED_SLOS,
+      slos: ROLLOUT_SLOS,
     },
   );
   const o = parseOptions(["--sub", "crud-mix"], {});
@@ -73,12 +73,12 @@ describe("load report", () => {
   });
 
   test("SLO verdicts: p95 under the threshold passes, at or over fails; the error budget is a share", () => {
-    const v = verdicts({ readP95Ms: 149.9, writeP95Ms: 250, operations: 1000, errors: 1 }, SEED_SLOS);
+    const v = verdicts({ readP95Ms: 149.9, writeP95Ms: 250, operations: 1000, errors: 1 }, ROLLOUT_SLOS);
     expect(v.map((x) => x.ok)).toEqual([true, false, true]);
-    const over = verdicts({ readP95Ms: 1, writeP95Ms: 1, operations: 1000, errors: 2 }, SEED_SLOS);
+    const over = verdicts({ readP95Ms: 1, writeP95Ms: 1, operations: 1000, errors: 2 }, ROLLOUT_SLOS);
     expect(over.map((x) => x.ok)).toEqual([true, true, false]);
     expect(
-      verdicts({ readP95Ms: null, writeP95Ms: null, operations: 0, errors: 0 }, SEED_SLOS).every((x) => x.ok),
+      verdicts({ readP95Ms: null, writeP95Ms: null, operations: 0, errors: 0 }, ROLLOUT_SLOS).every((x) => x.ok),
     ).toBe(true);
   });
 

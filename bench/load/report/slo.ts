@@ -10,7 +10,7 @@ export type Thresholds = {
 };
 
 /** The rollout guide's floors: p95 reads < 150 ms, writes < 250 ms; at most 0.1 % errors. */
-export const SEED_SLOS: Thresholds = { readP95Ms: 150, writeP95Ms: 250, errorBudget: 0.001 };
+export const ROLLOUT_SLOS: Thresholds = { readP95Ms: 150, writeP95Ms: 250, errorBudget: 0.001 };
 
 export type Measured = {
   readP95Ms: number | null;
