@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { stepHeld } from "../../bench/load/find-max.ts";
 import { parseOptions } from "../../bench/load/options.ts";
+import { progressLine } from "../../bench/load/progress.ts";
 import { Recorder } from "../../bench/load/recorder.ts";
 import { buildSub } from "../../bench/load/report/build.ts";
 import { renderHtml } from "../../bench/load/report/html.ts";
@@ -110,5 +111,14 @@ describe("load report", () => {
     expect(stepHeld({ ...sub, offeredOpsPerSec: 1000, achievedOpsPerSec: 900 }).why).toContain("not sustained");
     expect(stepHeld(sampleReport(true).subScenarios[0] ?? sub).why).toContain("SLO broken");
     expect(stepHeld({ ...sub, checks: [{ name: "dropped", ok: false, detail: "" }] }).why).toContain("check failed");
+  });
+
+  test("the live line: elapsed, ops/s and p95 of the last full second, errors so far", () => {
+    const recorder = new Recorder(0, (op) => (op === "get" ? "read" : "write"));
+    for (let i = 0; i < 100; i++) recorder.record("get", i * 10, i * 10 + 3); // second 0
+    recorder.record("put", 1000, 1010, "INTERNAL"); // second 1, still filling
+    expect(progressLine("crud-mix", recorder, 1500)).toBe(
+      "crud-mix 1 s | 100 ops/s | p95 read 3.0 ms write – | 101 ops, 1 errors",
+    );
   });
 });
