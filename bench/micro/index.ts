@@ -1,11 +1,17 @@
-// bun run bench: micro-benchmarks of the request hot path that need no database.
-// Each figure is per call on this machine; see bench/README.md for how to read them.
+// bun run bench: micro-benchmarks of the request hot path. Codecs, validation and JWT need
+// nothing; with DATABASE_URL (a migrated database) each SQL statement's round trip and whole
+// requests through app.handle are measured too. Each figure is per call on this machine;
+// see bench/README.md for how to read them.
 import { bench, group, run, summary } from "mitata";
+import { connect } from "../../src/db/client.ts";
 import { createAuthenticator } from "../../src/http/auth.ts";
 import { jsonDepthExceeds } from "../../src/http/body.ts";
 import { checkKey, decodeCursor, decodeSegment, encodeCursor, prefixUpperBound } from "../../src/records/keys.ts";
 import { prepareValue } from "../../src/records/values.ts";
 import { mintToken } from "../../src/tokens.ts";
+import { requestBenches } from "./request.ts";
+import { sqlBenches } from "./sql.ts";
+import "./validation.ts";
 
 const SECRET = "bench-secret-0123456789-abcdefghijklmnop";
 const scope = { tenantId: "tenant-1", installId: "install-1", namespace: "settings", prefix: "user/" };
@@ -48,4 +54,11 @@ summary(() => {
   });
 });
 
+const url = process.env.DATABASE_URL || undefined;
+const db = url === undefined ? undefined : connect(url, { poolMax: 1, prepare: true });
+if (db === undefined) process.stderr.write("SQL round trips: skipped (set DATABASE_URL to a migrated database)\n");
+await requestBenches(db); // first: it writes the records the SQL benchmarks read
+if (db !== undefined) sqlBenches(db);
+
 await run();
+await db?.close();

@@ -1,0 +1,175 @@
+// The server under load: one the driver starts itself (a child process running src/main.ts,
+// on the embedded database or on DATABASE_URL), or one given by --url. A child process, not
+// the driver's own event loop, so the driver's work never shows up as server latency, and
+// its resident memory can be sampled on its own.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const READY_TIMEOUT_MS = 120_000;
+
+export type Target = {
+  url: string;
+  secret: string;
+  audience: string;
+  mode: "embedded" | "postgres" | "external";
+  /** the server process when the driver started it */
+  pid: number | undefined;
+  stop(): Promise<void>;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startOwnServer(options: {
+  databaseUrl: string | undefined;
+  secret: string | undefined;
+  env?: Record<string, string>;
+  /** write a CPU profile of the server here when it stops (bun --cpu-prof) */
+  profileDir?: string;
+}): Promise<Target> {
+  const port = await freePort();
+  const secret = options.secret ?? randomBytes(32).toString("base64url");
+  const dataDir = options.databaseUrl === undefined ? mkdtempSync(join(tmpdir(), "ext-storage-load-")) : undefined;
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    STORAGE_JWT_SECRET: secret,
+    LOG_LEVEL: "warn",
+    ...options.env,
+  };
+  if (options.databaseUrl === undefined) {
+    delete env.DATABASE_URL;
+    env.STORAGE_DATA_DIR = dataDir as string;
+  } else env.DATABASE_URL = options.databaseUrl;
+
+  const profile =
+    options.profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.profileDir}`];
+  const child = spawn(process.execPath, [...profile, join(ROOT, "src/main.ts")], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    if (stderr.length < 20_000) stderr += chunk;
+  });
+  let exited = false;
+  child.on("exit", () => {
+    exited = true;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!exited) {
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await Promise.race([gone, Bun.sleep(15_000)]);
+      if (!exited) child.kill("SIGKILL");
+    }
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the server exited before it was ready:\n${stderr}`);
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) {
+        return {
+          url,
+          secret,
+          audience: env.STORAGE_JWT_AUDIENCE || "ext-storage",
+          mode: options.databaseUrl === undefined ? "embedded" : "postgres",
+          pid: child.pid,
+          stop,
+        };
+      }
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(200);
+  }
+  await stop();
+  throw new Error(`the server was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${stderr}`);
+}
+
+export function externalTarget(url: string, secret: string, audience: string): Target {
+  const host = new URL(url).hostname;
+  if (host !== "127.0.0.1" && host !== "localhost" && host !== "[::1]") {
+    throw new Error(`--url must be a loopback address, got ${host}`);
+  }
+  return { url: url.replace(/\/$/, ""), secret, audience, mode: "external", pid: undefined, stop: async () => {} };
+}
+
+/** Resident memory of a process in MiB (Linux /proc), undefined when unknown. */
+export function rssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** The whole machine's CPU time so far, busy and total, in seconds of all cores (Linux /proc/stat). */
+export function machineCpu(): { busy: number; total: number } {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    const t = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    const idle = (t[3] ?? 0) + (t[4] ?? 0); // idle + iowait
+    return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc), 0 when unknown. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used so far by each process of a given name (e.g. every PostgreSQL backend), by pid. */
+export function cpuByName(name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === name)
+        out.set(Number(entry), cpuSeconds(Number(entry)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds those processes used between two snapshots (ones that ended meanwhile are not seen). */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
+}
