@@ -3,7 +3,8 @@ import { fail } from "../errors.ts";
 
 export type RecordRow = {
   key: string;
-  value?: unknown;
+  /** jsonb's text of the value, as the read statements return it */
+  value?: string;
   revision: number;
   expires_at: Date | null;
   created_at: Date;
@@ -19,7 +20,8 @@ export type RecordMeta = {
   updatedAt: string;
 };
 
-export type StoredRecord = RecordMeta & { value: unknown };
+/** A record with its value as JSON text, passed to the client without being parsed. */
+export type StoredRecord = RecordMeta & { valueJson: string };
 
 export const toMeta = (row: Omit<RecordRow, "value">): RecordMeta => ({
   key: row.key,
@@ -29,7 +31,7 @@ export const toMeta = (row: Omit<RecordRow, "value">): RecordMeta => ({
   updatedAt: row.updated_at.toISOString(),
 });
 
-export const toRecord = (row: RecordRow): StoredRecord => ({ ...toMeta(row), value: row.value });
+export const toRecord = (row: RecordRow): StoredRecord => ({ ...toMeta(row), valueJson: row.value ?? "null" });
 
 export const MAX_TTL_SECONDS = 31_536_000;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;

@@ -1,4 +1,5 @@
 // /v1 record and namespace routes: admit (gate), read the path and query, call the domain.
+import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { Config } from "../../config.ts";
 import type { Database } from "../../db/client.ts";
@@ -9,6 +10,7 @@ import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
 import { jsonBody } from "../body.ts";
 import { type Admission, gate } from "../gate.ts";
+import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
@@ -20,6 +22,17 @@ export type RouteDeps = { db: Database; config: Config; admission: Admission; me
 export const jsonBodyParser = (config: Config) => [jsonBody(config.limits.maxBodyBytes), "application/json" as const];
 
 const etag = (revision: number) => `"${revision}"`;
+
+/** A body already written as JSON text (see http/json.ts). */
+function json(set: { headers: Record<string, unknown> }, text: string): string {
+  set.headers["content-type"] = "application/json";
+  return text;
+}
+
+/** The 200 response schema of a route whose body is written as text, for the OpenAPI document. */
+const documented = (schema: TSchema) => ({
+  responses: { 200: { description: "OK", content: { "application/json": { schema } } } },
+});
 
 export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
   const { limits } = config;
@@ -46,9 +59,9 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         metrics.countCleanup("get", install, cleaned);
         if (record === undefined) throw fail("NOT_FOUND", "no such record");
         set.headers.etag = etag(record.revision);
-        return record;
+        return json(set, recordJson(record));
       },
-      { transform: read, response: S.Record, detail: { tags, summary: "Read one record" } },
+      { transform: read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
     )
     .put(
       "/v1/namespaces/:ns/records/:key",
@@ -92,7 +105,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     )
     .get(
       "/v1/namespaces/:ns/records",
-      async ({ request }) => {
+      async ({ request, set }) => {
         const install = installOf(request);
         const query = listQuery(request, limits.maxListLimit);
         const { page, cleaned, swept } = await listRecords(db, install, namespaceOf(request), {
@@ -101,14 +114,15 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         });
         metrics.countCleanup("list", install, cleaned);
         metrics.countCleanup("sampling", install, swept);
-        return page;
+        return json(set, listPageJson(page));
       },
       {
         transform: read,
-        response: S.ListPage,
+
         detail: {
           tags,
           summary: "List records in key byte order (prefix, limit, cursor, values=false)",
+          ...documented(S.ListPage),
           parameters: ["prefix", "limit", "cursor", "values"].map((name) => ({
             name,
             in: "query",
@@ -120,18 +134,18 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     )
     .post(
       "/v1/namespaces/:ns/bulk-get",
-      async ({ request, body }) => {
+      async ({ request, body, set }) => {
         const install = installOf(request);
         const { result, cleaned } = await bulkGet(db, install, namespaceOf(request), body.keys);
         metrics.countCleanup("bulk_get", install, cleaned);
-        return result;
+        return json(set, bulkGetJson(result));
       },
       {
         parse,
         transform: gate(admission, "storage:read", body.bulkKeys),
         body: body.bulkKeys,
-        response: S.BulkGetResponse,
-        detail: { tags, summary: "Read many records" },
+
+        detail: { tags, summary: "Read many records", ...documented(S.BulkGetResponse) },
       },
     )
     .post(
