@@ -29,7 +29,7 @@ export async function runLoad(base: string, token: string, clients: number, seco
         method,
         headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
         body,
-        signal: AbortSignal.timeout(5000),
+        signal: AbortSignal.timeout(10_000), // above the service's 5 s transaction limit
       });
       status = res.status;
       await res.arrayBuffer();
