@@ -15,7 +15,7 @@ import { sequence } from "../model/commands.ts";
 import { Model } from "../model/reference.ts";
 import { runSequence, type Stats, type Target } from "../model/run.ts";
 
-const RUNS = Number(process.env.MODEL_RUNS ?? 40);
+const RUNS = Number(process.env.MODEL_RUNS ?? 100);
 const SECONDS = Number(process.env.MODEL_SECONDS ?? 20);
 const LENGTH = Number(process.env.MODEL_LENGTH ?? 25);
 const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
