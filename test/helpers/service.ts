@@ -37,6 +37,9 @@ export async function startService(databaseUrl: string, env: Record<string, stri
       PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "error",
+      // these tests drive one install far past any per-install request rate on purpose:
+      // they measure the service, not its rate limit (STORAGE_RATE_LIMIT=0 turns it off)
+      STORAGE_RATE_LIMIT: "0",
       ...env,
     },
     stdout: "ignore",

@@ -22,8 +22,9 @@ const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.e
 
 let server: TestServer;
 beforeAll(async () => {
-  // no sampled install sweep: which list call sweeps would depend on every earlier list
-  server = await startServer({ TTL_LIST_SWEEP_EVERY: "0" });
+  // no sampled install sweep: which list call sweeps would depend on every earlier list;
+  // no per-install rate limit: a sequence runs as fast as the service answers
+  server = await startServer({ TTL_LIST_SWEEP_EVERY: "0", STORAGE_RATE_LIMIT: "0" });
 });
 afterAll(() => server.close());
 
