@@ -14,7 +14,8 @@ export interface Queryable {
 export type QueryObserver = (name: QueryName, seconds: number, ok: boolean) => void;
 
 export interface Database extends Queryable {
-  /** Runs fn in one transaction; retried (at most 3 tries) on serialization failure or deadlock. */
+  /** Runs fn in one transaction; retried (at most 3 tries) on serialization failure or
+   * deadlock; a try that does not settle within TRANSACTION_LIMIT_MS fails as unavailable. */
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(timeoutSeconds?: number): Promise<void>;
   /** Statements under way and the pool's size, for the pool metrics. */
@@ -24,6 +25,25 @@ export interface Database extends Queryable {
 export type DatabaseOptions = { poolMax: number; prepare: boolean };
 
 const TRIES = 3;
+
+// How long one try of a transaction may take before the request is answered 503. Under
+// pg_terminate_backend of the pool's connections mid-load, about one transaction in a few
+// hundred that starts at that instant never settles inside the driver (all its statements
+// answered or rejected, the transaction promise not): without a bound its request would
+// wait forever and stall the drain on SIGTERM. Healthy write transactions take a few
+// milliseconds (the fault test's eight clients complete about 2,000 writes a second).
+export const TRANSACTION_LIMIT_MS = 5_000;
+
+function withinLimit<T>(work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error("the transaction did not settle in time"), { code: "TRANSACTION_TIMEOUT" })),
+      TRANSACTION_LIMIT_MS,
+    );
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+}
 
 // postgres.js declares an array parameter with its first element's type, so a boolean[]
 // would be declared bool and refused ("cannot cast type boolean to boolean[]"). Its array
@@ -38,6 +58,11 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     prepare: options.prepare,
     onnotice: () => {},
     connect_timeout: 10,
+    // Reconnect attempts after a lost connection. The driver's default backoff grows with
+    // every failed attempt (about 7 s after six, up to 20 s), so after a one-second database
+    // restart queued requests waited many seconds; capped, the pool is back within 250 ms
+    // (test/integration/faults-db.test.ts).
+    backoff: (retries: number) => Math.min(0.25, 0.01 * 2 ** retries),
     // int8 (revisions, counts) below 2^53 by contract: plain numbers, not strings
     types: {
       int8: { to: 20, from: [20], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },
@@ -75,7 +100,7 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         try {
-          return (await sql.begin((tx) => fn(runner(tx)))) as T;
+          return (await withinLimit(sql.begin((tx) => fn(runner(tx))))) as T;
         } catch (error) {
           if (attempt >= TRIES || !isRetryable(error)) throw error;
         }

@@ -22,6 +22,7 @@ const UNAVAILABLE_DRIVER = new Set([
   "ECONNRESET",
   "EPIPE",
   "ETIMEDOUT",
+  "TRANSACTION_TIMEOUT", // db/client.ts: a transaction that did not settle within its limit
 ]);
 
 export function mapDatabaseError(error: unknown): AppError | undefined {

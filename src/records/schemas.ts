@@ -4,6 +4,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import type { Database, Queryable } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
+import { valueProblem } from "./values.ts";
 
 /**
  * Compiles a schema, or refuses it with the compiler's reason. A fresh Ajv instance each
@@ -75,6 +76,10 @@ const toSchema = (row: SchemaRow) => ({
 /** PUT schema: 4 round trips (BEGIN, lock, write + version, COMMIT). It takes the install
  * lock, so no write of the namespace commits under the old version once this one is in force. */
 export async function putSchema(db: Database, install: Install, namespace: string, body: SchemaBody) {
+  // stored as jsonb like a value, so held to the same rules: a U+0000 or an unpaired
+  // surrogate in a string or key is refused by PostgreSQL, and 1e400 would become null
+  const problem = valueProblem(body.jsonSchema);
+  if (problem !== undefined) throw fail("INVALID_REQUEST", `jsonSchema: ${problem}`);
   compileSchema(body.jsonSchema);
   const json = JSON.stringify(body.jsonSchema);
   return writeInInstall(db, install, async (q, lock) => {

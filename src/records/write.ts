@@ -143,12 +143,16 @@ export async function writeRecords(
           });
     }
 
-    // 403: decide on live usage; stored expired rows are swept first when they would tip it
+    // 403: decide on live usage; stored expired rows are swept first when they would tip it.
+    // The first look counts a key's expired row as absent (it is, to the quota), so a write
+    // that replaces one cannot slip past a lowered limit because its stored figures do not
+    // rise; stored usage still holds the expired rows, so this look can only err towards a
+    // sweep, after which the decision is exact.
     const limits = limitsOf(usage, defaults);
     let used = { bytes: usage.bytes_used, records: usage.record_count };
     let delta = deltaOf(prepared, state);
     let swept = 0;
-    if (quotaBreach(used, delta, limits) !== undefined) {
+    if (quotaBreach(used, deltaOf(prepared, state, true), limits) !== undefined) {
       const [sweep] = await q.run<{ cleaned: number; bytes_used: number; record_count: number }>(
         "installs.sweep_expired",
         [install.installId, install.tenantId],
@@ -201,12 +205,14 @@ export async function writeRecords(
   });
 }
 
-/** What the write adds to usage: new sizes less the rows they replace (live or expired). */
-function deltaOf(prepared: readonly Prepared[], state: readonly StateRow[]) {
+/** What the write adds to usage: new sizes less the rows they replace (live or expired;
+ * with liveOnly, expired rows count as absent, as they do for the quota). */
+function deltaOf(prepared: readonly Prepared[], state: readonly StateRow[], liveOnly = false) {
   let bytes = 0;
   let records = 0;
   prepared.forEach((p, index) => {
-    const stored = state[index]?.size_bytes ?? null;
+    const s = state[index];
+    const stored = liveOnly && s?.live !== true ? null : (s?.size_bytes ?? null);
     bytes += p.value.sizeBytes - (stored ?? 0);
     if (stored === null) records += 1;
   });

@@ -6,7 +6,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export type Cluster = { url: (database: string) => string; stop(): void };
+export type Cluster = {
+  url: (database: string) => string;
+  stop(): void;
+  /** Stops the postmaster (fast shutdown: sessions are cut), keeping the data folder. */
+  halt(): void;
+  /** Starts it again on the same port, after halt(). */
+  resume(): void;
+};
 
 function pgBin(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
@@ -57,10 +64,18 @@ export async function startCluster(): Promise<Cluster> {
     "-c full_page_writes=off",
     "-c max_connections=200",
   ].join(" ");
-  run(join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "60", "start"], asPostgres);
+  const start = () =>
+    run(
+      join(bin, "pg_ctl"),
+      ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "60", "start"],
+      asPostgres,
+    );
+  start();
   let stopped = false;
   return {
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}?sslmode=disable`,
+    halt: () => run(join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"], asPostgres),
+    resume: start,
     stop() {
       if (stopped) return;
       stopped = true;

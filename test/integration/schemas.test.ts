@@ -75,6 +75,20 @@ describe("namespace schemas", () => {
     expect((await c.call("GET", schemaPath("ns"))).status).toBe(404);
   });
 
+  test("a schema jsonb cannot hold is a 400, not a 500 (found by the fuzzer)", async () => {
+    const c = await as();
+    for (const body of [
+      '{"jsonSchema": {"a": {"\\u0000": 1}}}',
+      '{"jsonSchema": {"description": "a\\u0000b"}}',
+      '{"jsonSchema": {"description": "\\ud800"}}',
+      '{"jsonSchema": {"maximum": 1e400}}',
+    ]) {
+      const res = await c.call("PUT", schemaPath("ns"), JSON.parse(body));
+      expect([body, res.status, res.body.error.code]).toEqual([body, 400, "INVALID_REQUEST"]);
+    }
+    expect((await c.call("GET", schemaPath("ns"))).status).toBe(404);
+  });
+
   test("writes are checked: 422 with JSON Pointer paths, bulk items with their index", async () => {
     const install = newInstall();
     const c = await as(install);
