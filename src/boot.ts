@@ -10,7 +10,7 @@ import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { devSecret, mintToken } from "./tokens.ts";
 
-export const DRAIN_SECONDS = 10;
+const DRAIN_SECONDS = 10;
 
 export async function boot() {
   const config = loadConfig();
@@ -64,11 +64,30 @@ export async function boot() {
       );
     },
 
-    /** After the server stopped accepting and drained: background work, pool, database. */
-    async close() {
-      await background.stop();
-      await db.close(DRAIN_SECONDS);
-      await embedded?.stop();
+    /**
+     * The drain on SIGTERM or SIGINT, once: stop accepting (in-flight requests finish, at most
+     * DRAIN_SECONDS), then background work, pool and database; exit 0, or 1 past the bound.
+     */
+    drainOn(
+      listen: (signal: "SIGTERM" | "SIGINT", handler: () => void) => void,
+      stopServer: () => Promise<void>,
+      exit: (code: number) => void,
+    ) {
+      let stopping = false;
+      const drain = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info("draining", { signal });
+        const timer = setTimeout(() => exit(1), DRAIN_SECONDS * 1000);
+        await stopServer();
+        await background.stop();
+        await db.close(DRAIN_SECONDS);
+        await embedded?.stop();
+        clearTimeout(timer);
+        exit(0);
+      };
+      listen("SIGTERM", () => void drain("SIGTERM"));
+      listen("SIGINT", () => void drain("SIGINT"));
     },
   };
 }

@@ -1,7 +1,7 @@
 // Boot for Deno: the same service as main.ts (see boot.ts), served by Deno.serve(app.fetch);
 // drain on SIGTERM.
 //   deno task start        (deno.json; needs `bun install` or `npm install` for node_modules)
-import { boot, bootFailure, DRAIN_SECONDS } from "./boot.ts";
+import { boot, bootFailure } from "./boot.ts";
 
 // The few Deno APIs used here, declared so the project type-checks without Deno's types.
 declare const Deno: {
@@ -30,19 +30,11 @@ async function main() {
   log.info("listening", { url: base, database: service.database, runtime: "deno" });
   await service.announce(base);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("draining", { signal });
-    const timer = setTimeout(() => Deno.exit(1), DRAIN_SECONDS * 1000);
-    await server.shutdown(); // stop accepting; in-flight requests finish
-    await service.close();
-    clearTimeout(timer);
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
-  Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
+  service.drainOn(
+    (signal, handler) => Deno.addSignalListener(signal, handler),
+    () => server.shutdown(), // stop accepting; in-flight requests finish
+    (code) => Deno.exit(code),
+  );
 }
 
 main().catch((error) => {

@@ -1,6 +1,6 @@
 // Boot for Bun: config → database → app → listen; drain on SIGTERM.
 import { serveOptions } from "./app.ts";
-import { boot, bootFailure, DRAIN_SECONDS } from "./boot.ts";
+import { boot, bootFailure } from "./boot.ts";
 
 async function main() {
   const service = await boot();
@@ -12,19 +12,11 @@ async function main() {
   log.info("listening", { url: base, database: service.database });
   await service.announce(base);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("draining", { signal });
-    const timer = setTimeout(() => process.exit(1), DRAIN_SECONDS * 1000);
-    await server.stop(false); // stop accepting; in-flight requests finish
-    await service.close();
-    clearTimeout(timer);
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  service.drainOn(
+    (signal, handler) => process.on(signal, handler),
+    () => server.stop(false), // stop accepting; in-flight requests finish
+    (code) => process.exit(code),
+  );
 }
 
 main().catch((error) => {
