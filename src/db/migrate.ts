@@ -17,6 +17,14 @@ export function migrationVersions(dir = MIGRATIONS_DIR): string[] {
     .sort();
 }
 
+/**
+ * A schema dump without the lines that name the server's and pg_dump's minor versions
+ * ("-- Dumped from database version 15.20 …"): they change with every Debian point release
+ * and say nothing of the schema, so the committed db/schema.sql leaves them out.
+ */
+export const comparableDump = (dump: string): string =>
+  dump.replace(/^-- Dumped (?:from database|by pg_dump) version .*\n/gm, "");
+
 export type DbmateResult = { code: number; output: string };
 
 export function dbmate(url: string, args: readonly string[]): Promise<DbmateResult> {
