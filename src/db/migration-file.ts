@@ -36,9 +36,11 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
- * Splits SQL text into statements at top-level semicolons: not inside quotes, quoted
- * identifiers, dollar-quoted bodies (DO blocks, functions) or comments. Statements that
- * are only comments or blanks are dropped.
+ * Splits SQL text into statements at top-level semicolons: not inside string literals
+ * (standard `'…'` with doubled quotes, escape strings `E'…\'…'`), quoted identifiers,
+ * dollar-quoted bodies (`$$…$$`, `$tag$…$tag$`: DO blocks, functions) or comments (`--`,
+ * nested block comments). Statements that are only comments or blanks are dropped.
+ * Follows PostgreSQL's lexical rules (docs: "SQL Syntax > Lexical Structure").
  */
 export function splitStatements(sql: string): string[] {
   const statements: string[] = [];
@@ -59,8 +61,8 @@ export function splitStatements(sql: string): string[] {
     } else if (c === "/" && next === "*") {
       i = skipBlockComment(sql, i);
     } else if (c === "'" || c === '"') {
-      i = skipQuoted(sql, i, c);
-    } else if (c === "$") {
+      i = skipQuoted(sql, i, c, c === "'" && isEscapeStringPrefix(sql, i));
+    } else if (c === "$" && !(i > 0 && IDENTIFIER_CHAR.test(sql[i - 1] as string))) {
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))?.[0];
       if (tag === undefined) {
         i++;
@@ -80,10 +82,24 @@ export function splitStatements(sql: string): string[] {
   return statements;
 }
 
-function skipQuoted(sql: string, from: number, quote: string): number {
+// A "$" after an identifier character belongs to the identifier (PostgreSQL allows "$" in
+// identifiers after the first character: "a$b$"), so it opens no dollar quote.
+const IDENTIFIER_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+
+/** An `E'…'` / `e'…'` escape string, where a backslash escapes the next character
+ * (`E'it\'s'`): the E must stand alone, not end an identifier such as `type'…'`. */
+function isEscapeStringPrefix(sql: string, quoteAt: number): boolean {
+  const prev = sql[quoteAt - 1];
+  if (prev !== "E" && prev !== "e") return false;
+  return quoteAt < 2 || !IDENTIFIER_CHAR.test(sql[quoteAt - 2] as string);
+}
+
+function skipQuoted(sql: string, from: number, quote: string, backslashEscapes = false): number {
   let i = from + 1;
   while (i < sql.length) {
-    if (sql[i] === quote) {
+    if (backslashEscapes && sql[i] === "\\") {
+      i += 2;
+    } else if (sql[i] === quote) {
       if (sql[i + 1] === quote)
         i += 2; // a doubled quote is an escaped one
       else return i + 1;

@@ -51,3 +51,32 @@ test("the project's migrations parse, in version order, into whole statements", 
     }
   }
 });
+
+// The lexical cases a migration may use, each with the statements it must split into.
+const CORPUS: [string, string, string[]][] = [
+  ["escape string with an escaped quote", "select E'it\\'s; fine'; select 2", ["select E'it\\'s; fine'", "select 2"]],
+  ["lower-case escape string", "select e'a\\\\'; select 2", ["select e'a\\\\'", "select 2"]],
+  ["escape string with a doubled quote", "select E'a''b;c'; select 2", ["select E'a''b;c'", "select 2"]],
+  ["a word ending in e before a standard string", "select type'x\\'; select 2", ["select type'x\\'", "select 2"]],
+  ["standard string: a backslash is a plain character", "select 'a\\'; select 2", ["select 'a\\'", "select 2"]],
+  [
+    "quoted identifier with a doubled quote",
+    'create table "a"";b" (x int); select 2',
+    ['create table "a"";b" (x int)', "select 2"],
+  ],
+  [
+    "tagged dollar quote holding $$",
+    "do $f$ begin perform '$$;'; end $f$; select 2",
+    ["do $f$ begin perform '$$;'; end $f$", "select 2"],
+  ],
+  ["a $ inside an identifier opens no quote", "select 1 as a$b$; select 2", ["select 1 as a$b$", "select 2"]],
+  ["positional parameters are not dollar quotes", "select $1; select $2", ["select $1", "select $2"]],
+  ["a line comment holding a quote", "select 1; -- it's\nselect 2", ["select 1", "-- it's\nselect 2"]],
+  ["a block comment holding a quote", "select 1 /* it's; */; select 2", ["select 1 /* it's; */", "select 2"]],
+];
+
+for (const [name, sql, statements] of CORPUS) {
+  test(`splitStatements: ${name}`, () => {
+    expect(splitStatements(sql)).toEqual(statements);
+  });
+}
