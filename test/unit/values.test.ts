@@ -72,10 +72,7 @@ describe("expiry", () => {
   test("ttlSeconds, expiresAt, or neither", () => {
     expect(expiryParams({ ttlSeconds: 5 }, now)).toEqual([5, null]);
     expect(expiryParams({}, now)).toEqual([null, null]);
-    expect(expiryParams({ expiresAt: "2026-01-01T02:00:00+01:00" }, now)).toEqual([
-      null,
-      "2026-01-01T01:00:00.000Z",
-    ]);
+    expect(expiryParams({ expiresAt: "2026-01-01T02:00:00+01:00" }, now)).toEqual([null, "2026-01-01T01:00:00.000Z"]);
   });
 
   test("refuses both, the past, more than a year ahead, and non-RFC 3339 text", () => {
