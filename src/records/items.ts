@@ -51,39 +51,47 @@ export function collectFaults<T, R>(
   return { results, faults };
 }
 
-/** A check of keys in request order: an invalid one is INVALID_KEY, a repeated one names the
- * item it repeats. One per request: it remembers the keys it has seen. */
-function keyChecker(): (key: unknown, index: number) => string {
-  const seen = new Map<string, number>();
+/** A check of the keys of a bulk request: an invalid one is INVALID_KEY, a repeat names the
+ * item it repeats. Repeats are found over every key given, whichever items are checked. */
+function keyChecker(keys: readonly unknown[]): (key: unknown, index: number) => string {
+  const first = new Map<string, number>();
+  const repeats = new Map<number, number>();
+  keys.forEach((key, index) => {
+    if (typeof key !== "string") return;
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, index);
+    else repeats.set(index, earlier);
+  });
   return (key, index) => {
     const k = checkKey(key);
-    const first = seen.get(k);
-    if (first !== undefined) throw fail("INVALID_REQUEST", `duplicate key: item ${first} has the same key`);
-    seen.set(k, index);
+    const earlier = repeats.get(index);
+    if (earlier !== undefined) throw fail("INVALID_REQUEST", `duplicate key: item ${earlier} has the same key`);
     return k;
   };
 }
 
 /** The faults of the keys of bulk-get and bulk-delete. */
 export function keyFaults(keys: readonly unknown[], skip?: ReadonlySet<number>): ItemFault[] {
-  return collectFaults(keys, (k) => k, keyChecker(), skip).faults;
+  return collectFaults(keys, (k) => k, keyChecker(keys), skip).faults;
 }
 
 /** The keys of bulk-get and bulk-delete, or a 400 naming every invalid or repeated one. */
 export function checkBulkKeys(keys: readonly unknown[]): string[] {
-  const { results, faults } = collectFaults(keys, (k) => k, keyChecker());
+  const { results, faults } = collectFaults(keys, (k) => k, keyChecker(keys));
   if (faults.length > 0) throw invalidItems(faults);
   return results;
 }
+
+const itemKey = (item: { key?: unknown } | null) => item?.key;
 
 export type WriteItem = ExpiryInput & { key: string; value: unknown; ifRevision?: number; ifAbsent?: boolean };
 
 /** A write item checked and serialized: what the write's decisions and statements need. */
 export type Prepared = { item: WriteItem; value: PreparedValue; ttl: number | null; expiresAt: string | null };
 
-function writeChecker(bulk: boolean, now: number): (item: WriteItem, index: number) => Prepared {
-  const key = bulk ? keyChecker() : (k: unknown) => k as string;
-  return (item, index) => {
+function writeChecker(items: readonly WriteItem[], bulk: boolean, now: number) {
+  const key = bulk ? keyChecker(items.map(itemKey)) : (k: unknown) => k as string;
+  return (item: WriteItem, index: number): Prepared => {
     key(item.key, index);
     if (item.ifRevision !== undefined && item.ifAbsent === true) {
       throw fail("INVALID_REQUEST", "give ifRevision or ifAbsent, not both");
@@ -95,11 +103,9 @@ function writeChecker(bulk: boolean, now: number): (item: WriteItem, index: numb
   };
 }
 
-const itemKey = (item: { key?: unknown } | null) => item?.key;
-
 /** The faults of bulk-put items (keys, repeats, values, expiry, preconditions). */
 export function writeItemFaults(items: readonly WriteItem[], skip?: ReadonlySet<number>, now = Date.now()) {
-  return collectFaults(items, itemKey, writeChecker(true, now), skip).faults;
+  return collectFaults(items, itemKey, writeChecker(items, true, now), skip).faults;
 }
 
 /**
@@ -107,7 +113,7 @@ export function writeItemFaults(items: readonly WriteItem[], skip?: ReadonlySet<
  * path) or a bulk-put. A PUT's fault is thrown as it is; a bulk-put's are all named.
  */
 export function prepareWriteItems(items: readonly WriteItem[], bulk: boolean, now = Date.now()): Prepared[] {
-  const { results, faults } = collectFaults(items, itemKey, writeChecker(bulk, now));
+  const { results, faults } = collectFaults(items, itemKey, writeChecker(items, bulk, now));
   if (faults.length === 0) return results;
   if (!bulk) throw fail(faults[0]?.code ?? "INVALID_REQUEST", faults[0]?.message ?? "invalid write");
   throw invalidItems(faults);

@@ -80,6 +80,17 @@ describe("bulk-put", () => {
     expect(await storedRows(install.installId)).toBe(0);
   });
 
+  test("a repeat of an item the body check already refused is named too", async () => {
+    const c = await as();
+    const res = await c.bulk("ns", "bulk-put", {
+      items: [
+        { key: "a", value: 1, ttlSeconds: 0 },
+        { key: "a", value: 1 },
+      ],
+    });
+    expect([res.status, indexes(res)]).toEqual([400, [0, 1]]);
+  });
+
   test("values over the service's limit: every one is named, with the namespace's own limit too", async () => {
     const c = await as();
     const big = "x".repeat(70_000);
