@@ -56,6 +56,18 @@ describe("purge", () => {
     expect(v3.body.version).toBeGreaterThan(v2.body.version);
   });
 
+  test("a schema put after a purge is the one enforced, never a validator cached for an old version", async () => {
+    const install = newInstall();
+    const c = await as(install);
+    const path = "/v1/namespaces/ns/schema";
+    await c.call("PUT", path, { jsonSchema: { type: "string" } });
+    expect((await c.put("ns", "k", { value: 5 })).status).toBe(422);
+    await admin.purge(install);
+    await c.call("PUT", path, { jsonSchema: { type: "number" } });
+    expect((await c.put("ns", "k", { value: 5 })).status).toBe(201);
+    expect((await c.put("ns", "k", { value: "text" })).status).toBe(422);
+  });
+
   test("the install stays its tenant's: another tenant sees it empty and cannot write it", async () => {
     const install = newInstall();
     const owner = await as(install);
