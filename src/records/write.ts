@@ -15,8 +15,6 @@ import { type Prepared, prepareWriteItems, valuesTooLarge, type WriteItem } from
 import { validatorFor, violations } from "./schemas.ts";
 import { type LimitDefaults, limitsOf, quotaBreach, quotaExceeded } from "./usage.ts";
 
-export type { WriteItem } from "./items.ts";
-
 export type Written = {
   key: string;
   revision: number;
