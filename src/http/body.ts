@@ -9,8 +9,9 @@ export class DeferredBodyError {
 }
 
 // The body nests one to three levels above a value ({"items":[{"value": …}]}), and a value
-// nests at most 32; anything deeper is refused before it is parsed.
-const MAX_BODY_DEPTH = 32 + 3;
+// nests at most 32; one level more is parsed, so that a bulk item whose value is one level
+// too deep is named by its index; anything deeper is refused before it is parsed.
+const MAX_BODY_DEPTH = 32 + 3 + 1;
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -8,7 +8,12 @@ const strict = { additionalProperties: false } as const;
 
 const ttl = {
   ttlSeconds: t.Optional(t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
-  expiresAt: t.Optional(t.String({ description: "RFC 3339, in the future, at most one year ahead" })),
+  expiresAt: t.Optional(
+    t.String({
+      description:
+        "RFC 3339 date-time with a real date (any fraction digits, kept to the ms), in the future, at most one year ahead",
+    }),
+  ),
 };
 const revision = t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const key = t.String({ description: "1–512 bytes of UTF-8, no control characters, not . or .." });

@@ -28,8 +28,10 @@ export async function setLimits(db: Database, defaults: LimitDefaults, ref: Inst
 
 /**
  * Deletes everything of an install, atomically and idempotently: the usage row lock first
- * (the order every write takes), then records, schemas and the usage row in one statement.
- * 3 round trips (BEGIN, lock + purge pipelined, COMMIT).
+ * (the order every write takes), then records and schemas in one statement, which resets
+ * the usage row to a tombstone (zero usage, default limits) that keeps the install's tenant
+ * and its revision and schema-version counters. 3 round trips (BEGIN, lock + purge
+ * pipelined, COMMIT).
  */
 export async function purgeInstall(db: Database, ref: InstallRef): Promise<void> {
   await db.transaction(async (q) => {

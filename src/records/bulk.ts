@@ -2,9 +2,10 @@
 import type { Database } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
+import { checkBulkKeys, type WriteItem } from "./items.ts";
 import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
 import type { LimitDefaults } from "./usage.ts";
-import { checkBulkKeys, type WriteItem, writeRecords } from "./write.ts";
+import { writeRecords } from "./write.ts";
 
 type FoundRow = RecordRow & { cleaned: number; key: string | null };
 

@@ -1,5 +1,6 @@
 // How a stored row is shown to clients, and how a write's expiry is asked for.
 import { fail } from "../errors.ts";
+import { parseTimestamp } from "./timestamp.ts";
 
 export type RecordRow = {
   key: string;
@@ -34,7 +35,6 @@ export const toMeta = (row: Omit<RecordRow, "value">): RecordMeta => ({
 export const toRecord = (row: RecordRow): StoredRecord => ({ ...toMeta(row), valueJson: row.value ?? "null" });
 
 export const MAX_TTL_SECONDS = 31_536_000;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 export type ExpiryInput = { ttlSeconds?: number; expiresAt?: string };
 
@@ -42,18 +42,22 @@ export type ExpiryInput = { ttlSeconds?: number; expiresAt?: string };
  * [ttl_seconds, expires_at] for the write statements; both null means the namespace's
  * default TTL, if any, else no expiry. expiresAt is checked against this server's clock
  * (in the future, at most a year ahead); expiry itself is always the database's clock.
+ * Messages name the field; the caller names the item.
  */
-export function expiryParams(input: ExpiryInput, where: string, now = Date.now()): [number | null, string | null] {
+export function expiryParams(input: ExpiryInput, now = Date.now()): [number | null, string | null] {
   const { ttlSeconds, expiresAt } = input;
   if (ttlSeconds !== undefined && expiresAt !== undefined) {
-    throw fail("INVALID_REQUEST", `${where}: give ttlSeconds or expiresAt, not both`);
+    throw fail("INVALID_REQUEST", "give ttlSeconds or expiresAt, not both");
   }
   if (expiresAt === undefined) return [ttlSeconds ?? null, null];
-  const at = RFC3339.test(expiresAt) ? Date.parse(expiresAt) : Number.NaN;
-  if (!Number.isFinite(at)) throw fail("INVALID_REQUEST", `${where}: expiresAt must be an RFC 3339 timestamp`);
-  if (at <= now) throw fail("INVALID_REQUEST", `${where}: expiresAt must be in the future`);
-  if (at > now + MAX_TTL_SECONDS * 1000) {
-    throw fail("INVALID_REQUEST", `${where}: expiresAt may be at most one year ahead`);
+  const at = typeof expiresAt === "string" ? parseTimestamp(expiresAt) : undefined;
+  if (at === undefined) {
+    throw fail(
+      "INVALID_REQUEST",
+      "expiresAt must be an RFC 3339 date-time with a real date and time, like 2027-02-28T12:00:00Z",
+    );
   }
+  if (at <= now) throw fail("INVALID_REQUEST", "expiresAt must be in the future");
+  if (at > now + MAX_TTL_SECONDS * 1000) throw fail("INVALID_REQUEST", "expiresAt may be at most one year ahead");
   return [null, new Date(at).toISOString()];
 }

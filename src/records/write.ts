@@ -11,13 +11,9 @@
 import type { Database } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, type UsageRow, writeInInstall } from "./install.ts";
-import { checkKey } from "./keys.ts";
-import { type ExpiryInput, expiryParams } from "./record.ts";
+import { type Prepared, prepareWriteItems, valuesTooLarge, type WriteItem } from "./items.ts";
 import { validatorFor, violations } from "./schemas.ts";
 import { type LimitDefaults, limitsOf, quotaBreach, quotaExceeded } from "./usage.ts";
-import { type PreparedValue, prepareValue } from "./values.ts";
-
-export type WriteItem = ExpiryInput & { key: string; value: unknown; ifRevision?: number; ifAbsent?: boolean };
 
 export type Written = {
   key: string;
@@ -39,23 +35,9 @@ type StateRow = {
   max_value_bytes: number | null;
 };
 
-type Prepared = { item: WriteItem; value: PreparedValue; ttl: number | null; expiresAt: string | null; where: string };
-
-/** Keys checked one by one, naming the failing item; duplicates are a 400. */
-export function checkBulkKeys(keys: readonly unknown[]): string[] {
-  const seen = new Set<string>();
-  return keys.map((key, index) => {
-    try {
-      checkKey(key);
-    } catch (error) {
-      throw fail("INVALID_KEY", `item ${index}: ${(error as Error).message}`, { index });
-    }
-    const k = key as string;
-    if (seen.has(k)) throw fail("INVALID_REQUEST", `item ${index}: duplicate key`, { index, key: k });
-    seen.add(k);
-    return k;
-  });
-}
+/** The value size limit in force in a namespace: a schema may lower the service's. */
+const valueLimit = (defaults: LimitDefaults, schema: StateRow | undefined) =>
+  Math.min(defaults.maxValueBytes, schema?.max_value_bytes ?? Number.POSITIVE_INFINITY);
 
 /** What a write did: the records, and the expired rows it deleted on the way (replaced by
  * the write, and swept from the whole install to make room under a quota). */
@@ -69,22 +51,21 @@ export async function writeRecords(
   items: readonly WriteItem[],
   bulk: boolean,
 ): Promise<WriteResult> {
-  const keys = bulk ? checkBulkKeys(items.map((i) => i.key)) : items.map((i) => i.key);
+  const prepared = prepareWriteItems(items, bulk);
+  const keys = prepared.map((p) => p.item.key);
   const at = (index: number) => (bulk ? { index } : {});
-  const prepared: Prepared[] = items.map((item, index) => {
-    const where = bulk ? `item ${index}` : "value";
-    if (item.ifRevision !== undefined && item.ifAbsent === true) {
-      throw fail("INVALID_REQUEST", `${where}: give ifRevision or ifAbsent, not both`, at(index));
-    }
-    const [ttl, expiresAt] = expiryParams(item, where);
-    return {
-      item,
-      value: prepareValue(item.key, item.value, defaults.maxValueBytes, where, at(index)),
-      ttl,
-      expiresAt,
-      where,
-    };
-  });
+  // 413 comes before every decision taken under the lock (and before a 403 for an install
+  // of another tenant): when a value is over the service's limit, one read of the
+  // namespace's limit names every value over it, without the install's lock
+  if (prepared.some((p) => p.value.valueBytes > defaults.maxValueBytes)) {
+    const [schema] = await db.run<StateRow>("records.state", [
+      install.installId,
+      install.tenantId,
+      namespace,
+      [keys[0]],
+    ]);
+    throw valuesTooLarge(prepared, valueLimit(defaults, schema), bulk);
+  }
 
   return writeInInstall(db, install, async (q, lock) => {
     const readState = () => q.run<StateRow>("records.state", [install.installId, install.tenantId, namespace, keys]);
@@ -94,21 +75,8 @@ export async function writeRecords(
     const schema = state[0] as StateRow;
 
     // 413: the namespace may lower the value size limit
-    const maxValue = Math.min(defaults.maxValueBytes, schema.max_value_bytes ?? Number.POSITIVE_INFINITY);
-    prepared.forEach((p, index) => {
-      if (p.value.valueBytes > maxValue) {
-        throw fail(
-          "VALUE_TOO_LARGE",
-          `${p.where}: the value is ${p.value.valueBytes} bytes, over the namespace's limit of ${maxValue}`,
-          {
-            ...at(index),
-            key: p.item.key,
-            limit: maxValue,
-            size: p.value.valueBytes,
-          },
-        );
-      }
-    });
+    const tooLarge = valuesTooLarge(prepared, valueLimit(defaults, schema), bulk);
+    if (tooLarge !== undefined) throw tooLarge;
 
     // 422: the schema version in force now, which the install lock keeps in force until commit
     if (schema.schema_version !== null) {

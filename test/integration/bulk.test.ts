@@ -44,12 +44,14 @@ describe("bulk-get", () => {
     expect([dup.status, dup.body.error.code, dup.body.error.details]).toEqual([
       400,
       "INVALID_REQUEST",
-      { index: 2, key: "a" },
+      { failed: [{ index: 2, key: "a", code: "INVALID_REQUEST", message: expect.stringContaining("item 0") }] },
     ]);
     for (const key of [".", "..", "", "a\u0000"]) {
       const res = await c.bulk("ns", "bulk-get", { keys: ["ok", key] });
       expect([key, res.status, res.body.error.code]).toEqual([key, 400, "INVALID_KEY"]);
-      expect(res.body.error.details).toEqual({ index: 1 });
+      expect(res.body.error.details).toEqual({
+        failed: [{ index: 1, key, code: "INVALID_KEY", message: expect.any(String) }],
+      });
     }
   });
 });

@@ -1,5 +1,5 @@
 // Model-based property test: random sequences of puts, gets, deletes, bulk operations,
-// lists, namespace deletes, usage reads, quota changes and TTL expiry run against the
+// lists, namespace deletes, usage reads, quota changes, purges and TTL expiry run against the
 // service and the reference model (test/model), and every response must match.
 //
 // CI runs a short version. A longer one:
@@ -34,7 +34,11 @@ async function fresh(): Promise<{ target: Target; model: Model; installId: strin
   const admin = await adminClient(server.url);
   const { quotaBytes, quotaRecords, maxValueBytes } = server.config.limits;
   return {
-    target: { call: c.call, setLimits: (body) => admin.limits(install, body) },
+    target: {
+      call: c.call,
+      setLimits: (body) => admin.limits(install, body),
+      purge: () => admin.purge(install),
+    },
     model: new Model({ quotaBytes, quotaRecords, maxValueBytes }),
     installId: install.installId,
   };
@@ -60,6 +64,19 @@ const REGRESSIONS: Array<[string, Command[]]> = [
       { op: "limits", maxRecords: 2 },
       { op: "put", ns: "n1", key: "a", value: "", cond: "none", ttl: false },
       { op: "bulkPut", ns: "n1", items: [{ key: "a", value: 1, cond: "none", ttl: false }] },
+      { op: "usage" },
+    ],
+  ],
+  [
+    // purge deleted the install's counters: the next write got an old revision again
+    "revisions go on growing after a purge",
+    [
+      { op: "put", ns: "n1", key: "a", value: 1, cond: "none", ttl: false },
+      { op: "limits", maxRecords: 1 },
+      { op: "purge" },
+      { op: "put", ns: "n1", key: "a", value: 2, cond: "stale", ttl: false },
+      { op: "put", ns: "n1", key: "a", value: 3, cond: "none", ttl: false },
+      { op: "put", ns: "n2", key: "b", value: 4, cond: "none", ttl: false },
       { op: "usage" },
     ],
   ],

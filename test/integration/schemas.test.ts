@@ -141,7 +141,10 @@ describe("namespace schemas", () => {
         { key: "b", value: "x".repeat(30) },
       ],
     });
-    expect([bulk.status, bulk.body.error.details]).toEqual([413, { index: 1, key: "b", limit: 20, size: 32 }]);
+    expect([bulk.status, bulk.body.error.details]).toEqual([
+      413,
+      { failed: [{ index: 1, key: "b", limit: 20, size: 32, message: expect.any(String) }] },
+    ]);
   });
 
   test("the schema scope is required", async () => {

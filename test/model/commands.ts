@@ -18,6 +18,8 @@ export type Command =
   | { op: "deleteNamespace"; ns: string }
   | { op: "usage" }
   | { op: "limits"; maxBytes?: number | null; maxRecords?: number | null }
+  /** the admin purge (uninstall): the install is empty again, its counters go on */
+  | { op: "purge" }
   /** waits until every record written with a TTL has expired (at most ~1.5 s) */
   | { op: "expire" };
 
@@ -106,6 +108,7 @@ export const command: fc.Arbitrary<Command> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ op: "expire" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "purge" as const }) },
 );
 
 export const sequence = (maxLength: number) => fc.array(command, { minLength: 1, maxLength, size: "max" });

@@ -140,6 +140,13 @@ export class Model {
     this.lastRevision = Math.max(this.lastRevision, row.revision);
   }
 
+  /** The admin purge: every row and limit override goes; revisions (and their history, for
+   * stale preconditions) go on from where they were. */
+  purge() {
+    this.rows.clear();
+    this.limits = { maxBytes: null, maxRecords: null };
+  }
+
   /** Live records of a namespace under a prefix, in key byte order. */
   listed(namespace: string, prefix: string, now: number): Array<[string, Row]> {
     return [...(this.rows.get(namespace) ?? new Map<string, Row>())]

@@ -9,8 +9,8 @@ import { type Json, type Model, type Quota, type Row, sizeOf } from "./reference
 type Response = { status: number; headers: Headers; body: any };
 type Call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Response>;
 
-/** The service side: the install's client and the admin client's limits call. */
-export type Target = { call: Call; setLimits: (body: unknown) => Promise<Response> };
+/** The service side: the install's client and the admin client's limits and purge calls. */
+export type Target = { call: Call; setLimits: (body: unknown) => Promise<Response>; purge: () => Promise<Response> };
 export type Stats = { sequences: number; operations: number; ttlWaits: number };
 
 // A TTL record is never touched closer than this to its expiry, so live or expired is
@@ -262,6 +262,12 @@ export async function step(t: Target, model: Model, cmd: Command, stats: Stats):
       if (cmd.maxBytes !== undefined) model.limits.maxBytes = cmd.maxBytes;
       if (cmd.maxRecords !== undefined) model.limits.maxRecords = cmd.maxRecords;
       expect([res.status, res.body]).toEqual([200, model.effectiveLimits()]);
+      return;
+    }
+    case "purge": {
+      const res = await t.purge();
+      expect(res.status).toBe(204);
+      model.purge();
       return;
     }
   }

@@ -70,22 +70,19 @@ describe("expiry", () => {
   };
 
   test("ttlSeconds, expiresAt, or neither", () => {
-    expect(expiryParams({ ttlSeconds: 5 }, "v", now)).toEqual([5, null]);
-    expect(expiryParams({}, "v", now)).toEqual([null, null]);
-    expect(expiryParams({ expiresAt: "2026-01-01T02:00:00+01:00" }, "v", now)).toEqual([
-      null,
-      "2026-01-01T01:00:00.000Z",
-    ]);
+    expect(expiryParams({ ttlSeconds: 5 }, now)).toEqual([5, null]);
+    expect(expiryParams({}, now)).toEqual([null, null]);
+    expect(expiryParams({ expiresAt: "2026-01-01T02:00:00+01:00" }, now)).toEqual([null, "2026-01-01T01:00:00.000Z"]);
   });
 
   test("refuses both, the past, more than a year ahead, and non-RFC 3339 text", () => {
-    expect(codeOf(() => expiryParams({ ttlSeconds: 5, expiresAt: "2026-02-01T00:00:00Z" }, "v", now))).toBe(
+    expect(codeOf(() => expiryParams({ ttlSeconds: 5, expiresAt: "2026-02-01T00:00:00Z" }, now))).toBe(
       "INVALID_REQUEST",
     );
-    expect(codeOf(() => expiryParams({ expiresAt: "2025-12-31T23:59:59Z" }, "v", now))).toBe("INVALID_REQUEST");
-    expect(codeOf(() => expiryParams({ expiresAt: "2027-01-01T00:00:01Z" }, "v", now))).toBe("INVALID_REQUEST");
-    expect(codeOf(() => expiryParams({ expiresAt: "tomorrow" }, "v", now))).toBe("INVALID_REQUEST");
-    expect(codeOf(() => expiryParams({ expiresAt: "2026-02-01" }, "v", now))).toBe("INVALID_REQUEST");
-    expect(codeOf(() => expiryParams({ expiresAt: "2026-12-31T23:59:59.5Z" }, "v", now))).toBe("ok");
+    expect(codeOf(() => expiryParams({ expiresAt: "2025-12-31T23:59:59Z" }, now))).toBe("INVALID_REQUEST");
+    expect(codeOf(() => expiryParams({ expiresAt: "2027-01-01T00:00:01Z" }, now))).toBe("INVALID_REQUEST");
+    expect(codeOf(() => expiryParams({ expiresAt: "tomorrow" }, now))).toBe("INVALID_REQUEST");
+    expect(codeOf(() => expiryParams({ expiresAt: "2026-02-01" }, now))).toBe("INVALID_REQUEST");
+    expect(codeOf(() => expiryParams({ expiresAt: "2026-12-31T23:59:59.5Z" }, now))).toBe("ok");
   });
 });

@@ -6,10 +6,11 @@ import type { Database } from "../../db/client.ts";
 import { fail } from "../../errors.ts";
 import type { Metrics } from "../../metrics.ts";
 import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
+import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
 import { jsonBody } from "../body.ts";
-import { type Admission, gate } from "../gate.ts";
+import { type Admission, gate, type ItemCheck } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
@@ -33,6 +34,15 @@ function json(set: { headers: Record<string, unknown> }, text: string): string {
 const documented = (schema: TSchema) => ({
   responses: { 200: { description: "OK", content: { "application/json": { schema } } } },
 });
+
+// What the domain finds wrong with the items of a bulk body whose envelope is valid (see gate.ts).
+type Keyed = { keys?: unknown[]; items?: Array<{ key?: unknown } | null> };
+const keysOf = (body: unknown) => {
+  const b = body as Keyed;
+  return b.keys ?? (b.items ?? []).map((item) => item?.key);
+};
+const checkKeys: ItemCheck = (body, skip) => keyFaults(keysOf(body), skip);
+const checkWrites: ItemCheck = (body, skip) => writeItemFaults((body as { items: WriteItem[] }).items, skip);
 
 export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
   const { limits } = config;
@@ -142,7 +152,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       },
       {
         parse,
-        transform: gate(admission, "storage:read", body.bulkKeys),
+        transform: gate(admission, "storage:read", body.bulkKeys, checkKeys),
         body: body.bulkKeys,
 
         detail: { tags, summary: "Read many records", ...documented(S.BulkGetResponse) },
@@ -159,7 +169,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       },
       {
         parse,
-        transform: gate(admission, "storage:write", body.bulkPut),
+        transform: gate(admission, "storage:write", body.bulkPut, checkWrites),
         body: body.bulkPut,
         response: S.BulkPutResponse,
         detail: { tags, summary: "Write many records, all or nothing" },
@@ -176,7 +186,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         ),
       {
         parse,
-        transform: gate(admission, "storage:write", body.bulkDelete),
+        transform: gate(admission, "storage:write", body.bulkDelete, checkKeys),
         body: body.bulkDelete,
         response: S.Deleted,
         detail: { tags, summary: "Delete many records, all or nothing" },
