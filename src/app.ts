@@ -13,7 +13,7 @@ import { healthRoutes } from "./http/routes/health.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
-import { installHash, type Logger } from "./log.ts";
+import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
 export type AppDeps = { config: Config; db: Database; log: Logger; jwtSecret: string; metrics?: Metrics };
@@ -40,6 +40,7 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
       const status = facts.status ?? (typeof set.status === "number" ? set.status : 200);
       const seconds = (performance.now() - facts.start) / 1000;
       const route = facts.route ?? "unmatched";
+      const who = facts.principal;
       metrics.observeRequest(route, request.method, status, seconds);
       log.info("request", {
         requestId: facts.id,
@@ -47,7 +48,8 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
         route,
         status,
         ms: Math.round(seconds * 10_000) / 10,
-        ...(facts.principal?.installId ? { install: installHash(facts.principal.installId) } : {}),
+        // both: an install_id named under another tenant is another install
+        ...(who?.installId && who.tenantId ? { tenant: idHash(who.tenantId), install: idHash(who.installId) } : {}),
       });
     })
     .onError(renderError(log, metrics))
