@@ -9,6 +9,7 @@ import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
 import { jsonBody } from "../body.ts";
+import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { type Admission, gate } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
@@ -55,13 +56,28 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       "/v1/namespaces/:ns/records/:key",
       async ({ request, set }) => {
         const install = installOf(request);
+        const condition = ifNoneMatchOf(request);
         const { record, cleaned } = await getRecord(db, install, namespaceOf(request), keyOf(request));
         metrics.countCleanup("get", install, cleaned);
         if (record === undefined) throw fail("NOT_FOUND", "no such record");
         set.headers.etag = etag(record.revision);
+        // revisions are counted per install: a browser cache must not answer one token's
+        // request with another's stored copy of the same URL and revision
+        set.headers.vary = "authorization";
+        if (notModified(condition, record.revision)) {
+          set.status = 304;
+          return "";
+        }
         return json(set, recordJson(record));
       },
-      { transform: read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
+      {
+        transform: read,
+        detail: {
+          tags,
+          summary: "Read one record (If-None-Match: 304 when the revision matches; HEAD: the same without a body)",
+          ...documented(S.Record),
+        },
+      },
     )
     .put(
       "/v1/namespaces/:ns/records/:key",
