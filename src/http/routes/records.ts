@@ -10,6 +10,7 @@ import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
 import { jsonBody } from "../body.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
+import { addVary } from "../cors.ts";
 import { type Admission, gate } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
@@ -63,7 +64,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         set.headers.etag = etag(record.revision);
         // revisions are counted per install: a browser cache must not answer one token's
         // request with another's stored copy of the same URL and revision
-        set.headers.vary = "authorization";
+        addVary(set.headers, "authorization");
         if (notModified(condition, record.revision)) {
           set.status = 304;
           return "";
