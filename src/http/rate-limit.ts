@@ -1,9 +1,8 @@
 // Per-install request rate limit: a token bucket per (tenant, install) pair, STORAGE_RATE_LIMIT
 // tokens a second and a burst of twice that, so one extension cannot starve the others. The
 // tenant is part of the key: a token of another tenant naming the same install_id spends a
-// budget of its own, never the owner's. It is kept in
-// memory, per service instance: with N instances behind a balancer an install may get up to
-// N times the rate.
+// budget of its own, never the owner's. It is kept in memory, per service instance: with N
+// instances behind a balancer an install may get up to N times the rate.
 import { AppError } from "../errors.ts";
 
 type Bucket = { tokens: number; at: number };

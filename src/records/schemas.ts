@@ -30,8 +30,9 @@ export const violations = (errors: readonly ErrorObject[] | null | undefined) =>
 
 // Compiled validators by tenant, install, namespace and version: a version is never reused
 // within an install's life, so an entry never goes stale; the tenant is in the key because an
-// install_id freed by a purge can be taken by another tenant, whose versions start again. Bounded; when full, the least recently used goes. Compiling costs
-// milliseconds, a lookup well under a microsecond.
+// install_id freed by a purge can be taken by another tenant, whose versions start again.
+// Bounded; when full, the least recently used goes. Compiling costs milliseconds, a lookup
+// well under a microsecond.
 const CACHE_MAX = 1000;
 const cache = new Map<string, ValidateFunction>();
 const counts = { hits: 0, compiles: 0 };

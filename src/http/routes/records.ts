@@ -71,14 +71,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         }
         return json(set, recordJson(record));
       },
-      {
-        transform: read,
-        detail: {
-          tags,
-          summary: "Read one record (If-None-Match: 304 when the revision matches; HEAD: the same without a body)",
-          ...documented(S.Record),
-        },
-      },
+      { transform: read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
     )
     .put(
       "/v1/namespaces/:ns/records/:key",
