@@ -244,3 +244,23 @@ test("STORAGE_CORS_ORIGINS is read once and refused at start when malformed", ()
     expect(() => loadConfig({ STORAGE_CORS_ORIGINS: bad })).toThrow(ConfigError);
   }
 });
+
+test("the app's own fetch handler (what Deno serves) answers preflights and decorates answers alike", async () => {
+  const config = loadConfig({ STORAGE_JWT_SECRET: TEST_SECRET, LOG_LEVEL: "silent", STORAGE_CORS_ORIGINS: APP });
+  const db = connect(process.env.DATABASE_URL as string, { poolMax: 1, prepare: true });
+  const app = buildApp({ config, db, log: createLogger("silent"), jwtSecret: TEST_SECRET });
+  try {
+    const pre = await app.handle(
+      new Request("http://localhost/v1/usage", {
+        method: "OPTIONS",
+        headers: { origin: APP, "access-control-request-method": "GET" },
+      }),
+    );
+    expect([pre.status, pre.headers.get("access-control-allow-origin")]).toEqual([204, APP]);
+    const answer = await app.handle(new Request("http://localhost/v1/usage", { headers: { origin: APP } }));
+    expect(answer.status).toBe(401);
+    expectAllowed(answer.headers, APP);
+  } finally {
+    await db.close();
+  }
+});
