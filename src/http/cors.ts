@@ -40,6 +40,7 @@ export function createCors(origins: Config["corsOrigins"]) {
   return {
     /** Merges this request's CORS headers into the response headers Elysia will send. */
     decorate(request: Request, headers: Record<string, unknown>): void {
+      if (origins === undefined) return;
       const { vary, ...rest } = headersFor(request);
       Object.assign(headers, rest);
       if (vary !== undefined) addVary(headers, vary);
