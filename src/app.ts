@@ -5,6 +5,7 @@ import { Elysia } from "elysia";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import { createAuthenticator } from "./http/auth.ts";
+import { createCors } from "./http/cors.ts";
 import { renderError } from "./http/errors.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
 import { beginRequest, requestFacts } from "./http/request-context.ts";
@@ -13,7 +14,7 @@ import { healthRoutes } from "./http/routes/health.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
-import { installHash, type Logger } from "./log.ts";
+import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
 export type AppDeps = { config: Config; db: Database; log: Logger; jwtSecret: string; metrics?: Metrics };
@@ -27,29 +28,43 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
   metrics.watchDatabase(db);
   const admission = { authenticate, rateLimit: createRateLimiter(config.limits.rateLimit) };
   const deps = { db, config, admission, metrics };
+  const cors = createCors(config.corsOrigins);
+  // one log line and one latency sample per request: never keys, values or tokens
+  const observe = (request: Request, setStatus: unknown) => {
+    const facts = requestFacts(request);
+    const status = facts.status ?? (typeof setStatus === "number" ? setStatus : 200);
+    const seconds = (performance.now() - facts.start) / 1000;
+    const route = facts.route ?? "unmatched";
+    const who = facts.principal;
+    metrics.observeRequest(route, request.method, status, seconds);
+    log.info("request", {
+      requestId: facts.id,
+      method: request.method,
+      route,
+      status,
+      ms: Math.round(seconds * 10_000) / 10,
+      // both: an install_id named under another tenant is another install
+      ...(who?.installId && who.tenantId ? { tenant: idHash(who.tenantId), install: idHash(who.installId) } : {}),
+    });
+  };
   return new Elysia({ name: "ext-storage", normalize: false })
     .onRequest(({ request, set }) => {
-      set.headers["x-request-id"] = beginRequest(request).id;
+      const facts = beginRequest(request);
+      set.headers["x-request-id"] = facts.id;
+      const preflight = cors.preflight(request, facts.id);
+      if (preflight !== undefined) {
+        // answered before routing, so no later hook sees it: observed here
+        facts.route = "preflight";
+        facts.status = preflight.status;
+        observe(request, preflight.status);
+        return preflight;
+      }
+      cors.decorate(request, set.headers);
     })
     .onTransform({ as: "global" }, ({ request, route }) => {
       requestFacts(request).route = route;
     })
-    .onAfterResponse({ as: "global" }, ({ request, set }) => {
-      // one log line and one latency sample per request: never keys, values or tokens
-      const facts = requestFacts(request);
-      const status = facts.status ?? (typeof set.status === "number" ? set.status : 200);
-      const seconds = (performance.now() - facts.start) / 1000;
-      const route = facts.route ?? "unmatched";
-      metrics.observeRequest(route, request.method, status, seconds);
-      log.info("request", {
-        requestId: facts.id,
-        method: request.method,
-        route,
-        status,
-        ms: Math.round(seconds * 10_000) / 10,
-        ...(facts.principal?.installId ? { install: installHash(facts.principal.installId) } : {}),
-      });
-    })
+    .onAfterResponse({ as: "global" }, ({ request, set }) => observe(request, set.status))
     .onError(renderError(log, metrics))
     .use(
       openapi({

@@ -26,6 +26,8 @@ export type Config = Readonly<{
     pendingCountLimit: number;
   }>;
   metricsToken: string | undefined;
+  /** browser origins allowed to call the API (CORS): a list, any origin, or none (no CORS headers) */
+  corsOrigins: "*" | readonly string[] | undefined;
   idleTimeoutSeconds: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }>;
@@ -50,6 +52,27 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+// an origin as a browser sends it: lowercase scheme and host, an optional port, nothing after
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
+
+function corsOrigins(env: Env): Config["corsOrigins"] {
+  const raw = env.STORAGE_CORS_ORIGINS?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  if (raw === "*") return "*";
+  const origins = raw
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const origin of origins) {
+    if (!ORIGIN.test(origin)) {
+      throw new ConfigError(
+        `STORAGE_CORS_ORIGINS must be * or a comma-separated list of origins as browsers send them (lowercase, no path or trailing slash, e.g. https://app.example or chrome-extension://<id>), got "${origin}"`,
+      );
+    }
+  }
+  return Object.freeze(origins);
 }
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
@@ -101,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
       pendingCountLimit: int(env, "TTL_PENDING_COUNT_LIMIT", 1_000_000, 1),
     }),
     metricsToken: env.METRICS_TOKEN || undefined,
+    corsOrigins: corsOrigins(env),
     // a connection idle this long (a stalled or slow client) is closed by the server
     idleTimeoutSeconds: int(env, "STORAGE_IDLE_TIMEOUT_SECONDS", 10, 1, 255),
     logLevel: logLevel as Config["logLevel"],

@@ -2,9 +2,8 @@
 import { createHash } from "node:crypto";
 import type { Config } from "./config.ts";
 
-/** An install as logs name it: a short hash, so logs never carry the id itself. */
-export const installHash = (installId: string) =>
-  createHash("sha256").update(installId).digest("base64url").slice(0, 12);
+/** A tenant or install as logs name it: a short hash, so logs never carry the id itself. */
+export const idHash = (id: string) => createHash("sha256").update(id).digest("base64url").slice(0, 12);
 
 const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = Exclude<Config["logLevel"], "silent">;

@@ -32,7 +32,7 @@ export function gate(
   const admin = scope === "storage:admin";
   return async ({ request, body }: { request: Request; body: unknown }): Promise<void> => {
     const principal = await authenticate(request.headers.get("authorization"));
-    if (principal.installId !== undefined) rateLimit(principal.installId);
+    rateLimit(principal);
     // admin routes name the install in their path; every other route acts on the token's
     if (admin && !principal.scopes.has(scope)) throw fail("FORBIDDEN", `the token lacks the ${scope} scope`);
     setPrincipal(request, admin ? principal : requireInstall(principal, scope));

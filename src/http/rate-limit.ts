@@ -1,7 +1,8 @@
-// Per-install request rate limit: a token bucket per install, STORAGE_RATE_LIMIT tokens a
-// second and a burst of twice that, so one extension cannot starve the others. It is kept in
-// memory, per service instance: with N instances behind a balancer an install may get up to
-// N times the rate.
+// Per-install request rate limit: a token bucket per (tenant, install) pair, STORAGE_RATE_LIMIT
+// tokens a second and a burst of twice that, so one extension cannot starve the others. The
+// tenant is part of the key: a token of another tenant naming the same install_id spends a
+// budget of its own, never the owner's. It is kept in memory, per service instance: with N
+// instances behind a balancer an install may get up to N times the rate.
 import { AppError } from "../errors.ts";
 
 type Bucket = { tokens: number; at: number };
@@ -14,15 +15,17 @@ export function createRateLimiter(perSecond: number, now: () => number = () => p
   const burst = perSecond * 2;
   const buckets = new Map<string, Bucket>();
 
-  return function take(installId: string): void {
-    if (perSecond <= 0) return;
+  /** Spends one token of the principal's install; admin tokens (no install) are not limited. */
+  return function take({ tenantId, installId }: { tenantId?: string; installId?: string }): void {
+    if (perSecond <= 0 || installId === undefined) return;
     const t = now();
-    const bucket = buckets.get(installId) ?? { tokens: burst, at: t };
-    buckets.delete(installId); // re-inserted below: most recently used last
+    const id = `${tenantId}\u0000${installId}`; // ids never hold U+0000
+    const bucket = buckets.get(id) ?? { tokens: burst, at: t };
+    buckets.delete(id); // re-inserted below: most recently used last
     bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
     bucket.at = t;
     if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value as string);
-    buckets.set(installId, bucket);
+    buckets.set(id, bucket);
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
       throw new AppError(

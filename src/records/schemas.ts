@@ -28,9 +28,11 @@ export const violations = (errors: readonly ErrorObject[] | null | undefined) =>
     .slice(0, MAX_REPORTED_ERRORS)
     .map((e) => ({ path: e.instancePath, message: e.message ?? "is invalid" }));
 
-// Compiled validators by install, namespace and version: a version is never reused, so an
-// entry never goes stale. Bounded; when full, the least recently used goes. Compiling costs
-// milliseconds, a lookup well under a microsecond.
+// Compiled validators by tenant, install, namespace and version: a version is never reused
+// within an install's life, so an entry never goes stale; the tenant is in the key because an
+// install_id freed by a purge can be taken by another tenant, whose versions start again.
+// Bounded; when full, the least recently used goes. Compiling costs milliseconds, a lookup
+// well under a microsecond.
 const CACHE_MAX = 1000;
 const cache = new Map<string, ValidateFunction>();
 const counts = { hits: 0, compiles: 0 };
@@ -47,7 +49,7 @@ type SchemaRow = {
 
 /** The validator of a namespace's schema version; compiled only when not cached. */
 export async function validatorFor(q: Queryable, install: Install, namespace: string, version: number) {
-  const id = `${install.installId}\u0000${namespace}\u0000${version}`;
+  const id = `${install.tenantId}\u0000${install.installId}\u0000${namespace}\u0000${version}`;
   const hit = cache.get(id);
   if (hit !== undefined) {
     counts.hits++;

@@ -10,6 +10,8 @@ import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
 import { jsonBody } from "../body.ts";
+import { ifNoneMatchOf, notModified } from "../conditional.ts";
+import { addVary } from "../cors.ts";
 import { type Admission, gate, type ItemCheck } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
@@ -65,10 +67,18 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       "/v1/namespaces/:ns/records/:key",
       async ({ request, set }) => {
         const install = installOf(request);
+        const condition = ifNoneMatchOf(request);
         const { record, cleaned } = await getRecord(db, install, namespaceOf(request), keyOf(request));
         metrics.countCleanup("get", install, cleaned);
         if (record === undefined) throw fail("NOT_FOUND", "no such record");
         set.headers.etag = etag(record.revision);
+        // revisions are counted per install: a browser cache must not answer one token's
+        // request with another's stored copy of the same URL and revision
+        addVary(set.headers, "authorization");
+        if (notModified(condition, record.revision)) {
+          set.status = 304;
+          return "";
+        }
         return json(set, recordJson(record));
       },
       { transform: read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
