@@ -28,6 +28,9 @@ export const QUERY_NAMES = [
   "ttl.sweep",
   "ttl.pending",
   "health.migrations",
+  "transactions.identity",
+  "transactions.outcome",
+  "transactions.end_backend",
 ] as const;
 
 export type QueryName = (typeof QUERY_NAMES)[number];

@@ -1,31 +1,23 @@
-// A small write load for the fault tests: each client PUTs its own key with a growing
-// sequence number (and reads it back now and then), recording every outcome with its time,
-// so a test can tell what was acknowledged, what failed, when, and how.
+// A small write load for the fault tests: each client PUTs a new key per write (its client
+// and sequence number, the value the sequence number) and reads it back now and then,
+// recording every outcome with its time, so a test can tell what was acknowledged, what
+// failed, when, and how, and then check every write's fate in the database.
 
 export type Outcome = { client: number; seq: number; method: string; status: number; start: number; end: number };
 
-export type LoadResult = {
-  outcomes: Outcome[];
-  /** per client: the last sequence number a 2xx acknowledged */
-  acked: number[];
-  /** per client: sequence numbers whose write failed (it may or may not have committed) */
-  unknown: number[][];
-};
+export type LoadResult = { outcomes: Outcome[] };
 
-const key = (client: number) => `/v1/namespaces/faults/records/c${client}`;
+const key = (client: number, seq: number) => `c${client}s${seq}`;
+const path = (client: number, seq: number) => `/v1/namespaces/faults/records/${key(client, seq)}`;
 
 export async function runLoad(base: string, token: string, clients: number, seconds: number): Promise<LoadResult> {
   const deadline = Date.now() + seconds * 1000;
-  const result: LoadResult = {
-    outcomes: [],
-    acked: Array.from({ length: clients }, () => 0),
-    unknown: Array.from({ length: clients }, () => []),
-  };
+  const result: LoadResult = { outcomes: [] };
   const call = async (client: number, seq: number, method: string, body?: string) => {
     const start = Date.now();
     let status = 0;
     try {
-      const res = await fetch(base + key(client), {
+      const res = await fetch(base + path(client, seq), {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
         body,
@@ -41,9 +33,7 @@ export async function runLoad(base: string, token: string, clients: number, seco
   };
   const worker = async (client: number) => {
     for (let seq = 1; seq < 1_000_000 && Date.now() < deadline; seq++) {
-      const status = await call(client, seq, "PUT", JSON.stringify({ value: seq }));
-      if (status === 200 || status === 201) result.acked[client] = seq;
-      else result.unknown[client]?.push(seq);
+      await call(client, seq, "PUT", JSON.stringify({ value: seq }));
       if (seq % 4 === 0) await call(client, seq, "GET");
     }
   };
@@ -51,16 +41,34 @@ export async function runLoad(base: string, token: string, clients: number, seco
   return result;
 }
 
-/** The value each client's key holds must be its last acknowledged write or a later failed one. */
-export async function lostWrites(base: string, token: string, result: LoadResult) {
-  const lost: Array<{ client: number; acked: number; found: unknown }> = [];
-  for (const [client, acked] of result.acked.entries()) {
-    const res = await fetch(base + key(client), { headers: { authorization: `Bearer ${token}` } });
-    const found = res.status === 200 ? ((await res.json()) as { value: number }).value : null;
-    const allowed = [acked, ...(result.unknown[client] ?? []).filter((s) => s > acked)];
-    if (acked > 0 && !allowed.includes(found as number)) lost.push({ client, acked, found });
+/**
+ * Every write's fate against its answer, from the keys the install holds: a 2xx write must be
+ * there with its value (`lost` otherwise), a 503 must have left nothing (`appliedAfter503`:
+ * the contract's "not applied"); a write that got no answer at all may be either.
+ */
+export async function writeFates(base: string, token: string, result: LoadResult) {
+  const held = new Map<string, unknown>();
+  let cursor: string | null = null;
+  for (let page = 0; page < 1000; page++) {
+    const query = `?limit=1000${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const res = await fetch(`${base}/v1/namespaces/faults/records${query}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (res.status !== 200) throw new Error(`listing the written keys answered ${res.status}`);
+    const body = (await res.json()) as { items: { key: string; value: unknown }[]; cursor: string | null };
+    for (const item of body.items) held.set(item.key, item.value);
+    cursor = body.cursor;
+    if (cursor === null) break;
   }
-  return lost;
+  const writes = result.outcomes.filter((o) => o.method === "PUT");
+  return {
+    lost: writes
+      .filter((o) => o.status >= 200 && o.status < 300 && held.get(key(o.client, o.seq)) !== o.seq)
+      .map((o) => ({ client: o.client, seq: o.seq, found: held.get(key(o.client, o.seq)) ?? null })),
+    appliedAfter503: writes
+      .filter((o) => o.status === 503 && held.has(key(o.client, o.seq)))
+      .map((o) => ({ client: o.client, seq: o.seq })),
+  };
 }
 
 /** Counts by status, e.g. {"200": 812, "503": 9}. */

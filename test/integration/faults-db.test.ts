@@ -1,12 +1,12 @@
 // Database faults under load, with the service as its own process: its connections killed
 // (pg_terminate_backend) and the database restarted. Every answer is a 2xx or a bounded
 // 503 UNAVAILABLE, never a 500; the service recovers by itself within 2 s; no
-// acknowledged write is lost.
+// acknowledged write is lost, and no write answered 503 is in the database.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { dbmate } from "../../src/db/migrate.ts";
 import { type FreshDatabase, freshDatabase } from "../helpers/databases.ts";
-import { histogram, type LoadResult, lostWrites, runLoad } from "../helpers/load.ts";
+import { histogram, type LoadResult, runLoad, writeFates } from "../helpers/load.ts";
 import { type Cluster, startCluster } from "../helpers/postgres.ts";
 import { newInstall, tokenFor } from "../helpers/server.ts";
 import { type Service, startService, until } from "../helpers/service.ts";
@@ -83,7 +83,7 @@ describe("connections killed mid-load", () => {
     expect(failures).toBeLessThanOrEqual(kills.length * (CLIENTS + 4)); // bounded: the requests in flight, about
     for (const r of times) expect(r.recoveredMs).toBeLessThan(RECOVERY_MS);
     expect(slowest).toBeLessThan(6000); // bounded: at worst the 5 s transaction limit
-    expect(await lostWrites(service.url, token, result)).toEqual([]);
+    expect(await writeFates(service.url, token, result)).toEqual({ lost: [], appliedAfter503: [] });
     expect(service.alive()).toBe(true);
   }, 30_000);
 });
@@ -126,7 +126,7 @@ describe("database restart", () => {
     expect(failures.length).toBeGreaterThan(0); // the outage was seen, as 503s
     expect(recoveredMs).toBeLessThan(RECOVERY_MS);
     expect(Math.max(...failures.map((o) => o.end - o.start))).toBeLessThan(6000);
-    expect(await lostWrites(service.url, token, result)).toEqual([]);
+    expect(await writeFates(service.url, token, result)).toEqual({ lost: [], appliedAfter503: [] });
     expect(service.alive()).toBe(true);
     await until("readiness after the restart", async () => (await fetch(`${service.url}/readyz`)).status === 200, 2000);
   }, 60_000);
