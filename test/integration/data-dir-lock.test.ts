@@ -7,11 +7,10 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DataDirInUseError, LOCK_FILE, lockDataDir } from "../../src/db/data-dir-lock.ts";
+import { embeddedEnv, ROOT, startEmbeddedServer } from "../helpers/embedded.ts";
 import { freePort } from "../helpers/postgres.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DENO = Bun.which("deno");
 const folders: string[] = [];
 afterAll(() => {
@@ -24,54 +23,19 @@ function dataFolder() {
   return dir;
 }
 
-/** The environment of `bun run start` on the embedded default: no DATABASE_URL, no secret. */
-function embeddedEnv(dataDir: string, port: number): Record<string, string> {
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    STORAGE_DATA_DIR: dataDir,
-    LOG_LEVEL: "warn",
-  };
-  delete env.DATABASE_URL;
-  delete env.STORAGE_JWT_SECRET;
-  return env;
-}
-
-/** A server on the folder, up once it has printed its development token. */
+/** A server on the folder, with a client for one namespace. */
 async function startServer(dataDir: string) {
-  const port = await freePort();
-  const proc = Bun.spawn(["bun", "src/main.ts"], {
-    cwd: ROOT,
-    env: embeddedEnv(dataDir, port),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const reader = proc.stdout.getReader();
-  let out = "";
-  const deadline = Date.now() + 60_000; // PGlite boots in seconds, more on a loaded machine
-  while (!/curl .*\n/.test(out) && Date.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const token = /Development token[^\n]*\n(\S+)/.exec(out)?.[1];
-  if (token === undefined) {
-    proc.kill("SIGKILL");
-    throw new Error(`no token printed:\n${out}\n${await new Response(proc.stderr).text()}`);
-  }
-  const base = `http://127.0.0.1:${port}`;
-  const call = (method: string, key: string, token_ = token, value?: unknown) =>
-    fetch(`${base}/v1/namespaces/lock/records/${key}`, {
+  const server = await startEmbeddedServer(dataDir, { LOG_LEVEL: "warn" });
+  const call = (method: string, key: string, token = server.token, value?: unknown) =>
+    fetch(`${server.base}/v1/namespaces/lock/records/${key}`, {
       method,
       headers: {
-        authorization: `Bearer ${token_}`,
+        authorization: `Bearer ${token}`,
         ...(value === undefined ? {} : { "content-type": "application/json" }),
       },
       body: value === undefined ? undefined : JSON.stringify({ value }),
     });
-  return { proc, base, token, call };
+  return { ...server, call };
 }
 
 /** A command that must refuse: its exit code and stderr. */
@@ -92,13 +56,16 @@ test("a second server on the same folder refuses with one line naming it and the
   try {
     expect((await first.call("PUT", "a", first.token, 1)).status).toBe(201);
 
-    const second = await refused(["bun", "src/main.ts"], embeddedEnv(dataDir, await freePort()));
+    const second = await refused(["bun", "src/main.ts"], embeddedEnv(dataDir, await freePort(), { LOG_LEVEL: "warn" }));
     expect(second.code).not.toBe(0);
     expect(second.stderr.trim().split("\n")).toHaveLength(1);
     expect(second.stderr).toContain(refusal(dataDir, first.proc.pid));
 
     if (DENO !== null) {
-      const deno = await refused([DENO, "task", "start"], { ...embeddedEnv(dataDir, await freePort()), NO_COLOR: "1" });
+      const deno = await refused(
+        [DENO, "task", "start"],
+        embeddedEnv(dataDir, await freePort(), { LOG_LEVEL: "warn", NO_COLOR: "1" }),
+      );
       expect(deno.code).not.toBe(0);
       expect(deno.stderr).toContain(refusal(dataDir, first.proc.pid));
     }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { freePort } from "../helpers/postgres.ts";
 import { newInstall, tokenFor } from "../helpers/server.ts";
-import { type Service, startService, until } from "../helpers/service.ts";
+import { startService, until } from "../helpers/service.ts";
 
 // the contract's 2 s, with room for a loaded test machine to deliver the answer
 const READY_BOUND_MS = 2_500;
@@ -42,58 +42,51 @@ async function expectNotReadyInTime(base: string) {
   expect(ready.ms).toBeLessThan(READY_BOUND_MS);
 }
 
-/** Every kind of request gets 503; readiness says so in time; liveness and metrics hold. */
-async function expectServiceUnavailable(service: Service) {
-  const install = newInstall("unavailable");
-  const auth = { authorization: `Bearer ${await tokenFor(install)}` };
-  // at once: against a silent server each waits out the request-path bound (5 s)
-  const answers = await Promise.all([
-    call(service.url, PATH, { headers: auth }),
-    call(service.url, PATH, {
-      method: "PUT",
-      headers: { ...auth, "content-type": "application/json" },
-      body: '{"value":1}',
-    }),
-    call(service.url, "/v1/namespaces/ns/records", { headers: auth }),
-    call(service.url, "/v1/usage", { headers: auth }),
-  ]);
-  for (const answer of answers) expectUnavailable(answer);
-  await expectNotReadyInTime(service.url);
-  // several probes at once while the database is away: each still answers in time
-  const probes = await Promise.all([1, 2, 3, 4].map(() => call(service.url, "/readyz")));
-  for (const probe of probes) expect([probe.status, probe.ms < READY_BOUND_MS]).toEqual([503, true]);
-  expect((await call(service.url, "/healthz")).status).toBe(200);
-  expect((await call(service.url, "/metrics")).status).toBe(200);
-  expect(service.alive()).toBe(true);
+/** The service on a database it cannot use: every kind of request gets 503, readiness says
+ * so in time, liveness and metrics hold, and the process stays up. */
+async function expectUnavailableOn(databaseUrl: string) {
+  const service = await startService(databaseUrl, {}, "/healthz");
+  try {
+    const install = newInstall("unavailable");
+    const auth = { authorization: `Bearer ${await tokenFor(install)}` };
+    // at once: against a silent server each waits out the request-path bound (5 s)
+    const answers = await Promise.all([
+      call(service.url, PATH, { headers: auth }),
+      call(service.url, PATH, {
+        method: "PUT",
+        headers: { ...auth, "content-type": "application/json" },
+        body: '{"value":1}',
+      }),
+      call(service.url, "/v1/namespaces/ns/records", { headers: auth }),
+      call(service.url, "/v1/usage", { headers: auth }),
+    ]);
+    for (const answer of answers) expectUnavailable(answer);
+    await expectNotReadyInTime(service.url);
+    // several probes at once while the database is away: each still answers in time
+    const probes = await Promise.all([1, 2, 3, 4].map(() => call(service.url, "/readyz")));
+    for (const probe of probes) expect([probe.status, probe.ms < READY_BOUND_MS]).toEqual([503, true]);
+    expect((await call(service.url, "/healthz")).status).toBe(200);
+    expect((await call(service.url, "/metrics")).status).toBe(200);
+    expect(service.alive()).toBe(true);
+  } finally {
+    await service.kill();
+  }
 }
 
 describe("the database cannot be reached", () => {
   test("a host name that does not resolve (.invalid never does)", async () => {
-    const service = await startService("postgres://u@no-such-host.invalid:5432/db", {}, "/healthz");
-    try {
-      await expectServiceUnavailable(service);
-    } finally {
-      await service.kill();
-    }
+    await expectUnavailableOn("postgres://u@no-such-host.invalid:5432/db");
   }, 30_000);
 
   test("a loopback port nobody listens on (connection refused)", async () => {
-    const port = await freePort();
-    const service = await startService(`postgres://u@127.0.0.1:${port}/db`, {}, "/healthz");
-    try {
-      await expectServiceUnavailable(service);
-    } finally {
-      await service.kill();
-    }
+    await expectUnavailableOn(`postgres://u@127.0.0.1:${await freePort()}/db`);
   }, 30_000);
 
   test("a server that accepts connections and never answers: readiness in time, requests bounded", async () => {
     const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const service = await startService(`postgres://u@127.0.0.1:${silent.port}/db`, {}, "/healthz");
     try {
-      await expectServiceUnavailable(service);
+      await expectUnavailableOn(`postgres://u@127.0.0.1:${silent.port}/db`);
     } finally {
-      await service.kill();
       silent.stop(true);
     }
   }, 60_000);
@@ -120,12 +113,7 @@ describe("the database refuses or fails the work", () => {
   });
 
   test("too many connections (53300: a role at its connection limit)", async () => {
-    const service = await startService(roleUrl(limited).toString(), {}, "/healthz");
-    try {
-      await expectServiceUnavailable(service);
-    } finally {
-      await service.kill();
-    }
+    await expectUnavailableOn(roleUrl(limited).toString());
   }, 30_000);
 
   test("a read-only server (25006): writes get 503, never 500", async () => {
