@@ -13,7 +13,7 @@ export const isRetryable = (error: unknown) => ["40001", "40P01"].includes(code(
 
 // postgres.js's own connection failures (its other codes, such as UNDEFINED_VALUE or
 // MAX_PARAMETERS_EXCEEDED, are mistakes in the calling code and stay 500), and the socket
-// and name-resolution failures it passes on when a system error carries no `syscall`.
+// and name-resolution errnos, for such an error that arrives without its `syscall`.
 const UNAVAILABLE_DRIVER = new Set([
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
