@@ -31,18 +31,25 @@ const LOCK_NB = 4;
 async function bunLockFile(path: string): Promise<LockFile> {
   const { dlopen, FFIType, read } = await import("bun:ffi");
   const darwin = process.platform === "darwin";
-  const name = darwin ? "libc.dylib" : "libc.so.6";
-  const openLibc = () =>
+  // glibc, then musl (Alpine), or macOS's libSystem
+  const names = darwin
+    ? ["libc.dylib"]
+    : ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`];
+  const openLibc = (name: string) =>
     dlopen(name, {
       flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
       [darwin ? "__error" : "__errno_location"]: { args: [], returns: FFIType.ptr },
     });
-  let libc: ReturnType<typeof openLibc>;
-  try {
-    libc = openLibc();
-  } catch (error) {
-    throw new Error(`cannot lock ${path}: ${name} could not be loaded (${(error as Error).message})`);
+  let libc: ReturnType<typeof openLibc> | undefined;
+  for (const name of names) {
+    try {
+      libc = openLibc(name);
+      break;
+    } catch {
+      // not this system's name: try the next
+    }
   }
+  if (libc === undefined) throw new Error(`cannot lock ${path}: no C library to call flock from (${names.join(", ")})`);
   const errno = () => {
     const at = (darwin ? libc.symbols.__error : libc.symbols.__errno_location)?.();
     return at ? read.i32(at, 0) : -1;
