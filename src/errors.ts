@@ -24,17 +24,25 @@ export type ErrorBody = {
   error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 };
 
+// Headers a code always carries unless the error names its own: every 503 tells the client
+// when to come back (a 429 computes its own Retry-After).
+const DEFAULT_HEADERS: Partial<Record<ErrorCode, Record<string, string>>> = {
+  UNAVAILABLE: { "retry-after": "1" },
+};
+
 export class AppError extends Error {
   readonly status: number;
+  readonly headers?: Record<string, string>;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
-    readonly headers?: Record<string, string>,
+    headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "AppError";
     this.status = ERROR_STATUS[code];
+    this.headers = headers ?? DEFAULT_HEADERS[code];
   }
 
   body(): ErrorBody {

@@ -1,10 +1,12 @@
 // The embedded default: PGlite persisted in the data folder, served to postgres.js over a
 // loopback socket so the service runs the very same driver and SQL as on PostgreSQL.
-// Migrations run through dbmate itself, so `dbmate up` against it later agrees.
+// Migrations run through dbmate itself, so `dbmate up` against it later agrees. The folder
+// is held for this process alone while the database is open (data-dir-lock.ts).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { dbmate } from "./migrate.ts";
 
 export type Embedded = { url: string; stop(): Promise<void> };
@@ -12,6 +14,16 @@ export type Embedded = { url: string; stop(): Promise<void> };
 const urlOf = (server: PGLiteSocketServer) => `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
 
 export async function startEmbedded(dataDir: string): Promise<Embedded> {
+  const lock = await lockDataDir(dataDir); // before anything in the folder is opened
+  try {
+    return await open(dataDir, lock.release);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function open(dataDir: string, release: () => void): Promise<Embedded> {
   const dir = join(dataDir, "pglite");
   mkdirSync(dir, { recursive: true });
   const db = await PGlite.create(dir);
@@ -32,8 +44,12 @@ export async function startEmbedded(dataDir: string): Promise<Embedded> {
   return {
     url: urlOf(server),
     async stop() {
-      await server.stop();
-      await db.close();
+      try {
+        await server.stop();
+        await db.close();
+      } finally {
+        release();
+      }
     },
   };
 }

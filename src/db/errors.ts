@@ -1,7 +1,7 @@
 // PostgreSQL and driver failures mapped to the contract's errors, in one place.
 import { AppError } from "../errors.ts";
 
-type PgLike = { code?: unknown; errno?: unknown };
+type PgLike = { code?: unknown; syscall?: unknown; errors?: unknown };
 
 const code = (error: unknown): string | undefined => {
   const value = (error as PgLike | null)?.code;
@@ -11,35 +11,72 @@ const code = (error: unknown): string | undefined => {
 /** Serialization failure and deadlock: the transaction may simply be run again. */
 export const isRetryable = (error: unknown) => ["40001", "40P01"].includes(code(error) ?? "");
 
-// postgres.js connection failures, and the SQLSTATE classes that mean the database is
-// away, shutting down or overloaded rather than that the request was wrong.
+// postgres.js's own connection failures (its other codes, such as UNDEFINED_VALUE or
+// MAX_PARAMETERS_EXCEEDED, are mistakes in the calling code and stay 500), and the socket
+// and name-resolution errnos, for such an error that arrives without its `syscall`.
 const UNAVAILABLE_DRIVER = new Set([
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
   "CONNECT_TIMEOUT",
+  "SASL_SIGNATURE_MISMATCH",
+  "MESSAGE_NOT_SUPPORTED",
+  "TRANSACTION_TIMEOUT", // db/client.ts: a transaction that did not settle within its limit
   "ECONNREFUSED",
   "ECONNRESET",
+  "ECONNABORTED",
   "EPIPE",
   "ETIMEDOUT",
-  "TRANSACTION_TIMEOUT", // db/client.ts: a transaction that did not settle within its limit
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EADDRNOTAVAIL",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EAI_NONAME",
+  "EAI_NODATA",
 ]);
 
-export function mapDatabaseError(error: unknown): AppError | undefined {
-  const c = code(error);
-  if (c === undefined) return undefined;
-  if (
-    UNAVAILABLE_DRIVER.has(c) ||
-    c.startsWith("08") || // connection exception
-    c.startsWith("53") || // insufficient resources
-    c.startsWith("57") || // operator intervention: shutdown, query canceled (timeout)
+// A TLS handshake that failed (certificate, protocol): the database cannot be reached.
+const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/;
+
+// SQLSTATEs that mean the database is away, refusing, overloaded or read-only, never that
+// the request was wrong.
+function unavailableState(c: string): boolean {
+  return (
+    c.startsWith("08") || // connection exception, cannot connect now
+    c.startsWith("28") || // the server refused our credentials: its set-up, not the request
+    c.startsWith("53") || // insufficient resources: too many connections, disk full, memory
+    c.startsWith("57") || // operator intervention: shutdown, cannot connect now, canceled (timeout)
+    c.startsWith("58") || // system error: I/O on the server
+    c === "3D000" || // the configured database does not exist (dropped, or not yet created)
+    c === "25006" || // read_only_sql_transaction: a read-only server or standby
+    c === "25P03" || // idle_in_transaction_session_timeout: the session was ended
+    c === "25P04" || // transaction_timeout (PostgreSQL 17): the session was ended
     c === "40001" ||
     c === "40P01" ||
     c === "55P03" // lock not available
-  ) {
-    return new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry", undefined, {
-      "retry-after": "1",
-    });
-  }
-  return undefined;
+  );
+}
+
+/** Whether an error means the database cannot serve now (so: 503, retry), of any kind. */
+export function isUnavailable(error: unknown): boolean {
+  if (error === null || typeof error !== "object") return false;
+  // a connection attempt to several addresses fails with all of their errors
+  const inner = (error as PgLike).errors;
+  if (Array.isArray(inner) && inner.some(isUnavailable)) return true;
+  // a failed system call: on a request's path only the database socket makes any (connect,
+  // getaddrinfo, read, write), whatever its errno
+  if (typeof (error as PgLike).syscall === "string") return true;
+  const c = code(error);
+  if (c === undefined) return false;
+  return UNAVAILABLE_DRIVER.has(c) || TLS_FAILURE.test(c) || (/^[0-9A-Z]{5}$/.test(c) && unavailableState(c));
+}
+
+export function mapDatabaseError(error: unknown): AppError | undefined {
+  return isUnavailable(error)
+    ? new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry")
+    : undefined;
 }

@@ -26,7 +26,13 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-export async function startService(databaseUrl: string, env: Record<string, string> = {}): Promise<Service> {
+/** Starts the service and waits until `waitFor` answers 200: /readyz, or /healthz for a
+ * service whose database is meant to be unreachable. */
+export async function startService(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  waitFor: "/readyz" | "/healthz" = "/readyz",
+): Promise<Service> {
   const port = await freePort();
   const proc = Bun.spawn(["bun", "src/main.ts"], {
     cwd: ROOT,
@@ -52,7 +58,7 @@ export async function startService(databaseUrl: string, env: Record<string, stri
   });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await until("the service to be ready", async () => (await fetch(`${url}/readyz`)).status === 200, 20_000);
+    await until(`${waitFor} of the service`, async () => (await fetch(`${url}${waitFor}`)).status === 200, 20_000);
   } catch (error) {
     proc.kill("SIGKILL");
     throw new Error(`${(error as Error).message}\n${await stderr}`);

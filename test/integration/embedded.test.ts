@@ -5,42 +5,14 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startEmbedded } from "../../src/db/embedded.ts";
 import { dbmate } from "../../src/db/migrate.ts";
-import { freePort } from "../helpers/postgres.ts";
+import { startEmbeddedServer } from "../helpers/embedded.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), "ext-storage-embedded-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function boot() {
-  const port = await freePort();
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    STORAGE_DATA_DIR: dataDir,
-  };
-  delete env.DATABASE_URL;
-  delete env.STORAGE_JWT_SECRET;
-  const proc = Bun.spawn(["bun", "src/main.ts"], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
-  const reader = proc.stdout.getReader();
-  let out = "";
-  const deadline = Date.now() + 25_000;
-  while (!/curl .*\n/.test(out) && Date.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const token = /Development token[^\n]*\n(\S+)/.exec(out)?.[1];
-  if (token === undefined) {
-    proc.kill();
-    throw new Error(`no token printed:\n${out}\n${await new Response(proc.stderr).text()}`);
-  }
-  return { proc, out, token, base: `http://127.0.0.1:${port}` };
-}
+const boot = () => startEmbeddedServer(dataDir);
 
 test("starts on PGlite, prints a working token and curl line, persists across restarts", async () => {
   const first = await boot();
