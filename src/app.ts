@@ -13,6 +13,7 @@ import { healthRoutes } from "./http/routes/health.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
+import { admitPath } from "./http/target.ts";
 import { installHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
@@ -25,13 +26,18 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     issuer: config.jwt.issuer,
   });
   metrics.watchDatabase(db);
-  const admission = { authenticate, rateLimit: createRateLimiter(config.limits.rateLimit) };
+  const admission = {
+    authenticate,
+    rateLimit: createRateLimiter(config.limits.rateLimit),
+    maxBodyBytes: config.limits.maxBodyBytes,
+  };
   const deps = { db, config, admission, metrics };
   return new Elysia({ name: "ext-storage", normalize: false })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = beginRequest(request).id;
     })
-    .onTransform({ as: "global" }, ({ request, route }) => {
+    .onTransform({ as: "global" }, ({ request, route, server }) => {
+      admitPath({ request, route, server }); // every route, gated or not: see http/target.ts
       requestFacts(request).route = route;
     })
     .onAfterResponse({ as: "global" }, ({ request, set }) => {
@@ -76,9 +82,11 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
 
 export type App = ReturnType<typeof buildApp>;
 
-/** The server's own limits, set above the contract's so that the app, not Bun's bare
- * responses, answers oversize bodies; an idle or stalled connection is closed. */
+/** The server's own limits. Bun's body limit is out of reach, so that the app, not Bun's bare
+ * 413, answers every oversize body (from Content-Length, or once the streamed bytes pass the
+ * limit; never buffering more) and closes the connection; an idle or stalled connection is
+ * closed. */
 export const serveOptions = (config: Config) => ({
-  maxRequestBodySize: config.limits.maxBodyBytes * 2,
+  maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   idleTimeout: config.idleTimeoutSeconds,
 });

@@ -8,18 +8,13 @@ import type { Metrics } from "../../metrics.ts";
 import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
-import { jsonBody } from "../body.ts";
-import { type Admission, gate } from "../gate.ts";
+import { type Admission, bodyGate, gate } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
 
 export type RouteDeps = { db: Database; config: Config; admission: Admission; metrics: Metrics };
-
-// Our parser always returns (a body or the reason it has none), so Elysia's JSON parser
-// after it never runs; it is listed so the OpenAPI document names the content type.
-export const jsonBodyParser = (config: Config) => [jsonBody(config.limits.maxBodyBytes), "application/json" as const];
 
 const etag = (revision: number) => `"${revision}"`;
 
@@ -47,7 +42,6 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     bulkPut: S.BulkPutBody(limits.maxBulkItems),
     bulkDelete: S.BulkDeleteBody(limits.maxBulkKeys),
   };
-  const parse = jsonBodyParser(config);
   const tags = ["records"];
 
   return new Elysia({ name: "records" })
@@ -61,7 +55,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         set.headers.etag = etag(record.revision);
         return json(set, recordJson(record));
       },
-      { transform: read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
+      { ...read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
     )
     .put(
       "/v1/namespaces/:ns/records/:key",
@@ -83,8 +77,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return result.record;
       },
       {
-        parse,
-        transform: gate(admission, "storage:write", body.write),
+        ...bodyGate(admission, "storage:write", body.write),
         body: body.write,
         response: { 200: S.WriteResponse, 201: S.WriteResponse },
         detail: {
@@ -101,7 +94,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         await deleteRecord(db, installOf(request), namespaceOf(request), keyOf(request), precondition.ifMatch);
         set.status = 204;
       },
-      { transform: write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
+      { ...write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
     )
     .get(
       "/v1/namespaces/:ns/records",
@@ -117,7 +110,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return json(set, listPageJson(page));
       },
       {
-        transform: read,
+        ...read,
 
         detail: {
           tags,
@@ -141,8 +134,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return json(set, bulkGetJson(result));
       },
       {
-        parse,
-        transform: gate(admission, "storage:read", body.bulkKeys),
+        ...bodyGate(admission, "storage:read", body.bulkKeys),
         body: body.bulkKeys,
 
         detail: { tags, summary: "Read many records", ...documented(S.BulkGetResponse) },
@@ -158,8 +150,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return { items };
       },
       {
-        parse,
-        transform: gate(admission, "storage:write", body.bulkPut),
+        ...bodyGate(admission, "storage:write", body.bulkPut),
         body: body.bulkPut,
         response: S.BulkPutResponse,
         detail: { tags, summary: "Write many records, all or nothing" },
@@ -175,20 +166,19 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
           "keys" in body ? body.keys.map((key) => ({ key })) : body.items,
         ),
       {
-        parse,
-        transform: gate(admission, "storage:write", body.bulkDelete),
+        ...bodyGate(admission, "storage:write", body.bulkDelete),
         body: body.bulkDelete,
         response: S.Deleted,
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
     )
     .get("/v1/namespaces", ({ request }) => listNamespaces(db, installOf(request)), {
-      transform: read,
+      ...read,
       response: S.Namespaces,
       detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
     })
     .delete("/v1/namespaces/:ns", ({ request }) => deleteNamespace(db, installOf(request), namespaceOf(request)), {
-      transform: write,
+      ...write,
       response: S.Deleted,
       detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
     });
