@@ -389,7 +389,7 @@ describe("refusals in the contract's shape, not the runtime's", () => {
     }
   });
 
-  test("a streamed (chunked) body over the limit is a 413 in shape", async () => {
+  test("a streamed (chunked) body over the limit is a 413 in shape, and is not read on", async () => {
     const token = await tokenFor(newInstall("edge"));
     const chunk = Buffer.from(`${(64 * 1024).toString(16)}\r\n${"x".repeat(64 * 1024)}\r\n`, "latin1");
     const answer = await exchange(
@@ -402,6 +402,8 @@ describe("refusals in the contract's shape, not the runtime's", () => {
       Buffer.concat([chunk, chunk]),
     );
     expect(expectError(answer, 413)).toBe("PAYLOAD_TOO_LARGE");
+    // the rest of the stream is not read: the connection closes after the answer
+    expect(answer.closed).toBe(true);
   });
 
   test("Expect: 100-continue: without a usable token the answer is 401 before any body is sent", async () => {
