@@ -13,7 +13,7 @@ import { healthRoutes } from "./http/routes/health.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
-import { admitPath } from "./http/target.ts";
+import { admitPath, checkHost } from "./http/target.ts";
 import { installHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
@@ -35,6 +35,7 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
   return new Elysia({ name: "ext-storage", normalize: false })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = beginRequest(request).id;
+      checkHost(request);
     })
     .onTransform({ as: "global" }, ({ request, route, server }) => {
       admitPath({ request, route, server }); // every route, gated or not: see http/target.ts

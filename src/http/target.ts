@@ -50,18 +50,25 @@ function decoded(segment: string): string | undefined {
   }
 }
 
+/**
+ * Refuses a Host header that is not a host (Deno would read part of it as the path), before
+ * routing, on every request. No Host at all is fine: the target is then the path as sent.
+ */
+export function checkHost(request: Request): void {
+  const host = request.headers.get("host");
+  if (host !== null && !HOST.test(host)) throw fail("INVALID_REQUEST", "the Host header is not a host name or address");
+}
+
 const noRoute = () => fail("NOT_FOUND", "no such route");
 
 /**
  * Checks the request's path against its route's pattern, once, and keeps the raw
- * (percent-encoded) value of each `:param`. Throws 400 for an unusable Host, 404 for a path
- * that is not exactly the route's.
+ * (percent-encoded) value of each `:param`. Throws 404 for a path that is not exactly the
+ * route's.
  */
 export function admitPath({ request, route, server }: Routed): ReadonlyMap<string, string> {
   const known = matched.get(request);
   if (known !== undefined) return known;
-  const host = request.headers.get("host");
-  if (host !== null && !HOST.test(host)) throw fail("INVALID_REQUEST", "the Host header is not a host name or address");
   const segments = urlPath(request.url).split("/");
   for (let i = 1; i < segments.length; i++) {
     const segment = segments[i] as string;
