@@ -38,8 +38,8 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
       checkHost(request);
     })
     .onTransform({ as: "global" }, ({ request, route, server }) => {
-      admitPath({ request, route, server }); // every route, gated or not: see http/target.ts
-      requestFacts(request).route = route;
+      // every route, gated or not (a route with a body did it already, before reading it)
+      admitPath({ request, route, server });
     })
     .onAfterResponse({ as: "global" }, ({ request, set }) => {
       // one log line and one latency sample per request: never keys, values or tokens

@@ -15,6 +15,7 @@
 // route (404); and on Bun, a request its router did not match is a 404 whatever Elysia's
 // router made of the normalised URL.
 import { fail } from "../errors.ts";
+import { requestFacts } from "./request-context.ts";
 
 // reg-name or IP literal, optional port (RFC 3986 §3.2.2); empty is allowed (RFC 9112 §3.2)
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d*)?$/;
@@ -98,6 +99,7 @@ export function admitPath({ request, route, server }: Routed): ReadonlyMap<strin
     }
   }
   matched.set(request, params);
+  requestFacts(request).route = route; // the label of its log line and latency sample
   return params;
 }
 

@@ -369,5 +369,10 @@ describe("refusals in the contract's shape, not the runtime's", () => {
       expectError(answer, status);
       expect(answer.closed).toBe(true);
     }
+    // refused before its body, the request is still counted under its route
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(await metrics.text()).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/v1\/namespaces\/:ns\/bulk-put",method="POST",status_class="4xx"/,
+    );
   });
 });
