@@ -1,7 +1,7 @@
 // The one place a request to a /v1 or admin route is admitted, in the contract's order of
-// errors: the path (404 for one that is not exactly the route's, 400 for a bad Host) → 401
-// (token) → 429 (the install's rate) → 403 (scope) → 415/413/400 found while reading the
-// body → 400 for a body that does not match its schema.
+// errors: the path (404 for one that is not exactly the route's; a bad Host was a 400 before
+// routing) → 401 (token) → 429 (the install's rate) → 403 (scope) → 415/413/400 found while
+// reading the body → 400 for a body that does not match its schema.
 //
 // Elysia runs a route's parse hook before its transform hooks, so a route with a body is
 // admitted in its parse hook, before a byte of the body is read: an unauthenticated or

@@ -79,7 +79,8 @@ export function admitPath({ request, route, server }: Routed): ReadonlyMap<strin
   if (!route.includes("*")) {
     // Bun's router gives each request it matched the params it read from the target as sent;
     // one without them was routed by Elysia on the normalised URL (a request built
-    // in-process, by app.handle, has no socket and no target but its URL)
+    // in-process, by app.handle, has no socket and no target but its URL). Both hooks that
+    // call this do so before their first await, while Bun still knows the request's socket.
     const sent = (request as { params?: Record<string, string> }).params;
     if (sent === undefined && server?.requestIP(request)) throw noRoute();
     const pattern = route.split("/");
