@@ -349,7 +349,7 @@ describe("refusals in the contract's shape, not the runtime's", () => {
     expect(answer.closed).toBe(true);
   });
 
-  test("Expect: 100-continue: without a usable token the answer is 401 before any body is sent", async () => {
+  test("Expect: 100-continue: a request refused on its token or scope is answered before any body is sent", async () => {
     const reader = await tokenFor(newInstall("edge"), "storage:read");
     const cases: Array<[string | undefined, number]> = [
       [undefined, 401],
