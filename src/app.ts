@@ -14,6 +14,7 @@ import { healthRoutes } from "./http/routes/health.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
+import { admitPath, checkHost } from "./http/target.ts";
 import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
@@ -26,7 +27,11 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     issuer: config.jwt.issuer,
   });
   metrics.watchDatabase(db);
-  const admission = { authenticate, rateLimit: createRateLimiter(config.limits.rateLimit) };
+  const admission = {
+    authenticate,
+    rateLimit: createRateLimiter(config.limits.rateLimit),
+    maxBodyBytes: config.limits.maxBodyBytes,
+  };
   const deps = { db, config, admission, metrics };
   const cors = createCors(config.corsOrigins);
   // one log line and one latency sample per request: never keys, values or tokens
@@ -60,9 +65,11 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
         return preflight;
       }
       cors.decorate(request, set.headers);
+      checkHost(request);
     })
-    .onTransform({ as: "global" }, ({ request, route }) => {
-      requestFacts(request).route = route;
+    .onTransform({ as: "global" }, ({ request, route, server }) => {
+      // every route, gated or not (a route with a body did it already, before reading it)
+      admitPath({ request, route, server });
     })
     .onAfterResponse({ as: "global" }, ({ request, set }) => observe(request, set.status))
     .onError(renderError(log, metrics))
@@ -91,9 +98,11 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
 
 export type App = ReturnType<typeof buildApp>;
 
-/** The server's own limits, set above the contract's so that the app, not Bun's bare
- * responses, answers oversize bodies; an idle or stalled connection is closed. */
+/** The server's own limits. Bun's body limit is out of reach, so that the app, not Bun's bare
+ * 413, answers every oversize body (from Content-Length, or once the streamed bytes pass the
+ * limit; never buffering more) and closes the connection; an idle or stalled connection is
+ * closed. */
 export const serveOptions = (config: Config) => ({
-  maxRequestBodySize: config.limits.maxBodyBytes * 2,
+  maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   idleTimeout: config.idleTimeoutSeconds,
 });

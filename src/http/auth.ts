@@ -23,6 +23,15 @@ const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CLOCK_SKEW_SECONDS = 30;
 const CACHE_MAX = 10_000;
 
+// RFC 6750 §2.1: the scheme is case-insensitive (RFC 9110 §11.1), then one or more spaces
+const BEARER = /^bearer +(\S+)$/i;
+const B64TOKEN = /^[A-Za-z0-9._~+/=-]+$/;
+
+/** The credentials of an `Authorization: Bearer …` header, or undefined. */
+export function bearerToken(authorization: string | null): string | undefined {
+  return authorization === null ? undefined : BEARER.exec(authorization)?.[1];
+}
+
 const unauthenticated = (message: string) => fail("UNAUTHENTICATED", message);
 
 export function createAuthenticator(options: AuthOptions) {
@@ -81,9 +90,10 @@ export function createAuthenticator(options: AuthOptions) {
   }
 
   return async function authenticate(authorization: string | null): Promise<Principal> {
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? "");
-    if (!match?.[1]) throw unauthenticated("an Authorization: Bearer <token> header is required");
-    const token = match[1];
+    const token = bearerToken(authorization);
+    if (token === undefined || !B64TOKEN.test(token)) {
+      throw unauthenticated("an Authorization: Bearer <token> header is required");
+    }
     const nowSeconds = Date.now() / 1000;
     const cached = cache.get(token);
     if (cached !== undefined) {

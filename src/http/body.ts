@@ -1,11 +1,27 @@
 // Request bodies: JSON only, bounded in bytes and nesting before JSON.parse does any work.
-// Elysia runs a route's parser before its transform hooks, but the contract ranks 401/403
-// above 415/413/400. So a parser failure is not thrown here: it is handed on as a
-// DeferredBodyError and thrown by the gate once the token and scope have been checked.
-import { AppError, fail } from "../errors.ts";
+// A body is read only once the request is admitted (token, rate, scope: see gate.ts), and a
+// body that is refused, or not wanted, is never read to its end: the answer closes the
+// connection instead (Bun would otherwise read and discard the rest of it).
+import { fail } from "../errors.ts";
 
-export class DeferredBodyError {
-  constructor(readonly error: AppError) {}
+const readToEnd = new WeakSet<Request>();
+
+/** Whether the request carries a body (RFC 9112 §6.3: a Transfer-Encoding or a non-zero length). */
+export function hasBody(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  return request.headers.has("transfer-encoding") || (length !== null && length.trim() !== "0");
+}
+
+/** A body the service has not read to its end: the connection must not be reused after it. */
+export const bodyLeftUnread = (request: Request) => hasBody(request) && !readToEnd.has(request);
+
+export const tooLarge = (maxBytes: number) =>
+  fail("PAYLOAD_TOO_LARGE", `the request body is over the limit of ${maxBytes} bytes`);
+
+/** Refuses a declared Content-Length over the limit, from the headers alone. */
+export function refuseDeclaredOversize(request: Request, maxBytes: number): void {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
 }
 
 // The body nests one to three levels above a value ({"items":[{"value": …}]}), and a value
@@ -34,9 +50,7 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
 }
 
 async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = request.headers.get("content-length");
-  const tooLarge = () => fail("PAYLOAD_TOO_LARGE", `the request body is over the limit of ${maxBytes} bytes`);
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  refuseDeclaredOversize(request, maxBytes);
   if (request.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -47,10 +61,11 @@ async function readCapped(request: Request, maxBytes: number): Promise<Uint8Arra
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw tooLarge();
+      throw tooLarge(maxBytes);
     }
     chunks.push(value);
   }
+  readToEnd.add(request);
   const bytes = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
@@ -81,15 +96,3 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
     throw fail("INVALID_REQUEST", "the request body is not well-formed JSON");
   }
 }
-
-/** A route's parse hook: the parsed body, or the deferred reason it could not be read. */
-export const jsonBody =
-  (maxBytes: number) =>
-  async ({ request }: { request: Request }): Promise<unknown> => {
-    try {
-      return await readJson(request, maxBytes);
-    } catch (error) {
-      if (error instanceof AppError) return new DeferredBodyError(error);
-      throw error;
-    }
-  };

@@ -4,6 +4,7 @@ import { mapDatabaseError } from "../db/errors.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
+import { bodyLeftUnread } from "./body.ts";
 import { requestFacts } from "./request-context.ts";
 
 type ValidationLike = { type?: string; all?: Array<{ path?: string; summary?: string; message?: string }> };
@@ -16,6 +17,9 @@ function validationMessage(error: ValidationLike): string {
 
 export function toAppError(code: string | number, error: unknown): AppError {
   if (error instanceof AppError) return error;
+  // what a route's parse hook threw (the gate's 401/403, the body's 415/413/400) comes wrapped
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  if (code === "PARSE" && cause instanceof AppError) return cause;
   if (code === "NOT_FOUND") return new AppError("NOT_FOUND", "no such route");
   if (code === "VALIDATION") return new AppError("INVALID_REQUEST", validationMessage(error as ValidationLike));
   if (code === "PARSE") return new AppError("INVALID_REQUEST", "the request body could not be parsed");
@@ -28,6 +32,8 @@ export function errorResponse(request: Request, appError: AppError): Response {
     headers: {
       "content-type": "application/json",
       "x-request-id": requestFacts(request).id,
+      // a refused body is not read on: close rather than let the server drain it
+      ...(bodyLeftUnread(request) ? { connection: "close" } : {}),
       ...appError.headers,
     },
   });

@@ -1,7 +1,12 @@
-// The one place a /v1 request is admitted, in the contract's order of errors:
-// 401 (token) → 429 (the install's rate) → 403 (scope) → 415/413/400 found while reading the
-// body → 400 for a body that does not match its schema. Runs as the route's transform hook,
-// after Elysia's parse.
+// The one place a request to a /v1 or admin route is admitted, in the contract's order of
+// errors: the path (404 for one that is not exactly the route's; a bad Host was a 400 before
+// routing) → 401 (token) → 429 (the install's rate) → 403 (scope) → 415/413/400 found while
+// reading the body → 400 for a body that does not match its schema.
+//
+// Elysia runs a route's parse hook before its transform hooks, so a route with a body is
+// admitted in its parse hook, before a byte of the body is read: an unauthenticated or
+// out-of-scope request never has its body read, and a malformed body never outranks 401/403.
+// A route without a body never parses one (parse "none"), whatever the method or headers.
 //
 // The body is checked here with a strict compiled TypeBox check rather than left to
 // Elysia's validator, which coerces ("5" passes as the integer 5) and lets an own
@@ -13,31 +18,71 @@ import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { fail } from "../errors.ts";
 import { type ItemFault, invalidItems } from "../records/items.ts";
 import { type Authenticate, requireInstall, type Scope } from "./auth.ts";
-import { DeferredBodyError } from "./body.ts";
+import { hasBody, readJson, refuseDeclaredOversize } from "./body.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { setPrincipal } from "./request-context.ts";
+import { admitPath, type Routed } from "./target.ts";
 
-export type Admission = { authenticate: Authenticate; rateLimit: RateLimiter };
+export type Admission = { authenticate: Authenticate; rateLimit: RateLimiter; maxBodyBytes: number };
 
 /** The domain's faults of a bulk body's items, skipping those the schema already named. */
 export type ItemCheck = (body: unknown, skip: ReadonlySet<number>) => ItemFault[];
 
-export function gate(
-  { authenticate, rateLimit }: Admission,
+type Hooked = Routed & { body?: unknown; set: { headers: Record<string, unknown> } };
+
+/** The hooks of a route that takes no body. */
+export function gate(admission: Admission, scope: Scope) {
+  return { parse: "none" as const, transform: admitter(admission, scope).transform };
+}
+
+/** The hooks of a route that takes a JSON body matching `bodySchema`; a bulk route's
+ * `itemCheck` names every failing item. */
+export function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemCheck?: ItemCheck) {
+  const { admit, transform } = admitter(admission, scope, bodySchema, itemCheck);
+  // destructured, so that Elysia's inference sees what the hook uses
+  const parse = async ({ request, route, server }: Routed): Promise<unknown> => {
+    await admit({ request, route, server });
+    return readJson(request, admission.maxBodyBytes);
+  };
+  // the content type is listed so that the OpenAPI document names it; Elysia's own JSON
+  // parser after this one never runs, as this one always returns a body or throws
+  return { parse: [parse, "application/json" as const], transform };
+}
+
+function admitter(
+  { authenticate, rateLimit, maxBodyBytes }: Admission,
   scope: Scope,
   bodySchema?: TSchema,
   itemCheck?: ItemCheck,
 ) {
   const check = bodySchema === undefined ? undefined : TypeCompiler.Compile(bodySchema);
   const admin = scope === "storage:admin";
-  return async ({ request, body }: { request: Request; body: unknown }): Promise<void> => {
+  const admitted = new WeakSet<Request>();
+
+  async function admit(context: Routed): Promise<void> {
+    const { request } = context;
+    if (admitted.has(request)) return;
+    admitPath(context);
     const principal = await authenticate(request.headers.get("authorization"));
     rateLimit(principal);
     // admin routes name the install in their path; every other route acts on the token's
     if (admin && !principal.scopes.has(scope)) throw fail("FORBIDDEN", `the token lacks the ${scope} scope`);
     setPrincipal(request, admin ? principal : requireInstall(principal, scope));
-    if (body instanceof DeferredBodyError) throw body.error;
-    if (check !== undefined && !check.Check(body)) {
+    admitted.add(request);
+  }
+
+  const transform = async ({ request, route, server, body, set }: Hooked): Promise<void> => {
+    await admit({ request, route, server });
+    if (check === undefined) {
+      // a body this route does not take is not read: refused when declared over the limit,
+      // else left unread and the connection closed after the answer
+      if (hasBody(request)) {
+        refuseDeclaredOversize(request, maxBodyBytes);
+        set.headers.connection = "close";
+      }
+      return;
+    }
+    if (!check.Check(body)) {
       // a bulk body whose only faults are in its items names every failing item
       const faults = itemCheck === undefined ? undefined : itemSchemaFaults(check.Errors(body), body);
       if (faults !== undefined) {
@@ -50,6 +95,8 @@ export function gate(
       );
     }
   };
+
+  return { admit, transform };
 }
 
 // /items/3/ttlSeconds, /keys/3: an error inside one item of a bulk body

@@ -1,23 +1,16 @@
-// What the router cannot be trusted with: path segments decoded exactly once from the raw
-// request path (Bun's router turns an invalid escape into U+FFFD), a strict query string,
-// and the conditional-request headers.
+// What the router cannot be trusted with: path parameters decoded exactly once from the
+// path as sent (Bun's router turns an invalid escape into U+FFFD; see target.ts for what the
+// runtimes normalise), a strict query string, and the conditional-request headers.
 import { fail } from "../errors.ts";
 import { checkKey, checkNamespace, decodeSegment, keyProblem } from "../records/keys.ts";
+import { rawParam } from "./target.ts";
 
-/** The raw path's segments, still percent-encoded. */
-export function rawSegments(request: Request): string[] {
-  const url = request.url;
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const query = url.indexOf("?", start);
-  return url.slice(start, query < 0 ? undefined : query).split("/");
-}
-
-// /v1/namespaces/{ns}/... → ["", "v1", "namespaces", ns, ...]
+// /v1/namespaces/:ns/...
 export const namespaceOf = (request: Request) =>
-  checkNamespace(decodeSegment(rawSegments(request)[3] ?? "", "INVALID_NAMESPACE"));
+  checkNamespace(decodeSegment(rawParam(request, "ns"), "INVALID_NAMESPACE"));
 
-// /v1/namespaces/{ns}/records/{key}
-export const keyOf = (request: Request) => checkKey(decodeSegment(rawSegments(request)[5] ?? "", "INVALID_KEY"));
+// /v1/namespaces/:ns/records/:key
+export const keyOf = (request: Request) => checkKey(decodeSegment(rawParam(request, "key"), "INVALID_KEY"));
 
 /**
  * The query string as a map, strictly: every name known, none repeated, every escape valid.

@@ -2,6 +2,7 @@
 // one PUT/GET round trip, then SIGTERM. Runs where `deno` is installed (CI installs it).
 import { expect, test } from "bun:test";
 import { freePort } from "../helpers/postgres.ts";
+import { exchange, request } from "../helpers/raw.ts";
 import { client, newInstall, TEST_SECRET, tokenFor } from "../helpers/server.ts";
 
 const DENO = Bun.which("deno");
@@ -47,6 +48,50 @@ test.skipIf(DENO === null)(
         { runtime: "deno" },
         `"${put.body.revision}"`,
       ]);
+
+      // Deno hands the app the target as sent (no dot segments resolved) but puts the Host
+      // header's text in front of it: the same paths are refused as under Bun
+      const token = await tokenFor(newInstall("deno"));
+      const json = new TextEncoder().encode('{"items":[{"key":"k","value":1}]}');
+      const send = (target: string, headers: Record<string, string> = {}, version = "1.1") =>
+        exchange(
+          port,
+          request(
+            "POST",
+            target,
+            {
+              authorization: `Bearer ${token}`,
+              "content-type": "application/json",
+              "content-length": String(json.byteLength),
+              connection: "close",
+              ...headers,
+            },
+            version,
+          ),
+          json,
+        );
+      const host = { host: `127.0.0.1:${port}` };
+      for (const target of [
+        "/v1/namespaces/%2e/bulk-put",
+        "/v1/namespaces/./bulk-put",
+        "/v1/namespaces/x/../ns/bulk-put",
+      ]) {
+        expect(`${target} ${(await send(target, host)).status}`).toBe(`${target} 404`);
+      }
+      expect((await send("/v1/namespaces/ns/bulk-put/", host)).status).toBe(404);
+      expect((await send("/v1/namespaces/ns/bulk-put", { host: "a/b" })).status).toBe(400);
+      expect((await send("/v1/namespaces/named/bulk-put", {}, "1.0")).status).toBe(200);
+      const oversize = await exchange(
+        port,
+        request("PUT", "/v1/namespaces/ns/records/k", {
+          ...host,
+          authorization: `bearer  ${token}`,
+          "content-type": "application/json",
+          "content-length": String(20 * 1024 * 1024),
+        }),
+      );
+      expect([oversize.status, JSON.parse(oversize.body).error.code]).toEqual([413, "PAYLOAD_TOO_LARGE"]);
+      expect(oversize.headers.get("x-request-id")).toBeTruthy();
 
       proc.kill("SIGTERM");
       expect(await proc.exited).toBe(0);

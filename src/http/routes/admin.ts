@@ -3,22 +3,24 @@ import { Elysia } from "elysia";
 import { fail } from "../../errors.ts";
 import { adminUsage, type InstallRef, purgeInstall, setLimits } from "../../records/admin.ts";
 import { decodeSegment } from "../../records/keys.ts";
-import { gate } from "../gate.ts";
-import { rawSegments } from "../request.ts";
+import { bodyGate, gate } from "../gate.ts";
 import * as S from "../schemas.ts";
-import { jsonBodyParser, type RouteDeps } from "./records.ts";
+import { rawParam } from "../target.ts";
+import type { RouteDeps } from "./records.ts";
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-// /admin/v1/tenants/{tid}/installs/{iid}/... → ["", "admin", "v1", "tenants", tid, "installs", iid, ...]
+// /admin/v1/tenants/:tid/installs/:iid/...
 function installRef(request: Request): InstallRef {
-  const segments = rawSegments(request);
-  const id = (raw: string | undefined, what: string) => {
-    const value = decodeSegment(raw ?? "", "INVALID_KEY");
+  const id = (raw: string, what: string) => {
+    const value = decodeSegment(raw, "INVALID_KEY");
     if (!ID.test(value)) throw fail("INVALID_REQUEST", `${what} must be 1–128 characters of [A-Za-z0-9._:-]`);
     return value;
   };
-  return { tenantId: id(segments[4], "the tenant id"), installId: id(segments[6], "the install id") };
+  return {
+    tenantId: id(rawParam(request, "tid"), "the tenant id"),
+    installId: id(rawParam(request, "iid"), "the install id"),
+  };
 }
 
 export function adminRoutes({ db, config, admission }: RouteDeps) {
@@ -29,7 +31,7 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
       "/admin/v1/tenants/:tid/installs/:iid/usage",
       ({ request }) => adminUsage(db, config.limits, installRef(request)),
       {
-        transform: admin,
+        ...admin,
         response: S.Usage,
         detail: { tags, summary: "Usage of any install (zeros for one never seen)" },
       },
@@ -38,8 +40,7 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
       "/admin/v1/tenants/:tid/installs/:iid/limits",
       ({ request, body }) => setLimits(db, config.limits, installRef(request), body),
       {
-        parse: jsonBodyParser(config),
-        transform: gate(admission, "storage:admin", S.LimitsBody),
+        ...bodyGate(admission, "storage:admin", S.LimitsBody),
         body: S.LimitsBody,
         response: S.Limits,
         detail: { tags, summary: "Per-install quota overrides (null: back to the default)" },
@@ -51,6 +52,6 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
         await purgeInstall(db, installRef(request));
         set.status = 204;
       },
-      { transform: admin, detail: { tags, summary: "Purge everything of an install (uninstall); idempotent" } },
+      { ...admin, detail: { tags, summary: "Purge everything of an install (uninstall); idempotent" } },
     );
 }

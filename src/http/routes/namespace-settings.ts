@@ -2,11 +2,11 @@
 import { Elysia } from "elysia";
 import { deleteSchema, getSchema, putSchema } from "../../records/schemas.ts";
 import { usageOf } from "../../records/usage.ts";
-import { gate } from "../gate.ts";
+import { bodyGate, gate } from "../gate.ts";
 import { namespaceOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
-import { jsonBodyParser, type RouteDeps } from "./records.ts";
+import type { RouteDeps } from "./records.ts";
 
 export function settingsRoutes({ db, config, admission }: RouteDeps) {
   const schemaScope = gate(admission, "storage:schema");
@@ -22,15 +22,14 @@ export function settingsRoutes({ db, config, admission }: RouteDeps) {
         return schema;
       },
       {
-        parse: jsonBodyParser(config),
-        transform: gate(admission, "storage:schema", schemaBody),
+        ...bodyGate(admission, "storage:schema", schemaBody),
         body: schemaBody,
         response: { 200: S.Schema, 201: S.Schema },
         detail: { tags, summary: "Set the namespace's JSON Schema (draft 2020-12), default TTL and value size limit" },
       },
     )
     .get("/v1/namespaces/:ns/schema", ({ request }) => getSchema(db, installOf(request), namespaceOf(request)), {
-      transform: schemaScope,
+      ...schemaScope,
       response: S.Schema,
       detail: { tags, summary: "The namespace's schema, with its version" },
     })
@@ -40,10 +39,10 @@ export function settingsRoutes({ db, config, admission }: RouteDeps) {
         await deleteSchema(db, installOf(request), namespaceOf(request));
         set.status = 204;
       },
-      { transform: schemaScope, detail: { tags, summary: "Remove the namespace's schema" } },
+      { ...schemaScope, detail: { tags, summary: "Remove the namespace's schema" } },
     )
     .get("/v1/usage", ({ request }) => usageOf(db, installOf(request), config.limits), {
-      transform: gate(admission, "storage:read"),
+      ...gate(admission, "storage:read"),
       response: S.Usage,
       detail: { tags: ["usage"], summary: "The install's live usage and the limits in force" },
     });

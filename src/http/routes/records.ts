@@ -9,20 +9,15 @@ import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
-import { jsonBody } from "../body.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { addVary } from "../cors.ts";
-import { type Admission, gate, type ItemCheck } from "../gate.ts";
+import { type Admission, bodyGate, gate, type ItemCheck } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
 
 export type RouteDeps = { db: Database; config: Config; admission: Admission; metrics: Metrics };
-
-// Our parser always returns (a body or the reason it has none), so Elysia's JSON parser
-// after it never runs; it is listed so the OpenAPI document names the content type.
-export const jsonBodyParser = (config: Config) => [jsonBody(config.limits.maxBodyBytes), "application/json" as const];
 
 const etag = (revision: number) => `"${revision}"`;
 
@@ -59,7 +54,6 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     bulkPut: S.BulkPutBody(limits.maxBulkItems),
     bulkDelete: S.BulkDeleteBody(limits.maxBulkKeys),
   };
-  const parse = jsonBodyParser(config);
   const tags = ["records"];
 
   return new Elysia({ name: "records" })
@@ -81,7 +75,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         }
         return json(set, recordJson(record));
       },
-      { transform: read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
+      { ...read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
     )
     .put(
       "/v1/namespaces/:ns/records/:key",
@@ -103,8 +97,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return result.record;
       },
       {
-        parse,
-        transform: gate(admission, "storage:write", body.write),
+        ...bodyGate(admission, "storage:write", body.write),
         body: body.write,
         response: { 200: S.WriteResponse, 201: S.WriteResponse },
         detail: {
@@ -121,7 +114,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         await deleteRecord(db, installOf(request), namespaceOf(request), keyOf(request), precondition.ifMatch);
         set.status = 204;
       },
-      { transform: write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
+      { ...write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
     )
     .get(
       "/v1/namespaces/:ns/records",
@@ -137,7 +130,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return json(set, listPageJson(page));
       },
       {
-        transform: read,
+        ...read,
 
         detail: {
           tags,
@@ -161,8 +154,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return json(set, bulkGetJson(result));
       },
       {
-        parse,
-        transform: gate(admission, "storage:read", body.bulkKeys, checkKeys),
+        ...bodyGate(admission, "storage:read", body.bulkKeys, checkKeys),
         body: body.bulkKeys,
 
         detail: { tags, summary: "Read many records", ...documented(S.BulkGetResponse) },
@@ -178,8 +170,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return { items };
       },
       {
-        parse,
-        transform: gate(admission, "storage:write", body.bulkPut, checkWrites),
+        ...bodyGate(admission, "storage:write", body.bulkPut, checkWrites),
         body: body.bulkPut,
         response: S.BulkPutResponse,
         detail: { tags, summary: "Write many records, all or nothing" },
@@ -195,20 +186,19 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
           "keys" in body ? body.keys.map((key) => ({ key })) : body.items,
         ),
       {
-        parse,
-        transform: gate(admission, "storage:write", body.bulkDelete, checkKeys),
+        ...bodyGate(admission, "storage:write", body.bulkDelete, checkKeys),
         body: body.bulkDelete,
         response: S.Deleted,
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
     )
     .get("/v1/namespaces", ({ request }) => listNamespaces(db, installOf(request)), {
-      transform: read,
+      ...read,
       response: S.Namespaces,
       detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
     })
     .delete("/v1/namespaces/:ns", ({ request }) => deleteNamespace(db, installOf(request), namespaceOf(request)), {
-      transform: write,
+      ...write,
       response: S.Deleted,
       detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
     });
