@@ -1,10 +1,13 @@
 // How a stored row is shown to clients, and how a write's expiry is asked for.
 import { fail } from "../errors.ts";
+import { canonicalFromJsonb } from "./values.ts";
 
 export type RecordRow = {
   key: string;
-  /** jsonb's text of the value, as the read statements return it */
-  value?: string;
+  /** the value's JSON text as it was written (value_json), as the read statements return it */
+  value?: string | null;
+  /** value is jsonb's text instead: the row predates value_json */
+  value_from_jsonb?: boolean;
   revision: number;
   expires_at: Date | null;
   created_at: Date;
@@ -31,7 +34,11 @@ export const toMeta = (row: Omit<RecordRow, "value">): RecordMeta => ({
   updatedAt: row.updated_at.toISOString(),
 });
 
-export const toRecord = (row: RecordRow): StoredRecord => ({ ...toMeta(row), valueJson: row.value ?? "null" });
+/** Never jsonb's own rendering: a row older than value_json is canonicalised here. */
+export const toRecord = (row: RecordRow): StoredRecord => ({
+  ...toMeta(row),
+  valueJson: row.value == null ? "null" : row.value_from_jsonb ? canonicalFromJsonb(row.value) : row.value,
+});
 
 export const MAX_TTL_SECONDS = 31_536_000;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
