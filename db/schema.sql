@@ -97,6 +97,7 @@ CREATE TABLE public.ext_storage_records (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     value_json json,
+    value_json_revision bigint,
     CONSTRAINT ext_storage_records_revision_check CHECK ((revision > 0)),
     CONSTRAINT ext_storage_records_size_bytes_check CHECK ((size_bytes > 0))
 );
@@ -118,6 +119,7 @@ CREATE TABLE public.ext_storage_schemas (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     json_schema_json json,
+    json_schema_json_version bigint,
     CONSTRAINT ext_storage_schemas_default_ttl_seconds_check CHECK ((default_ttl_seconds > 0)),
     CONSTRAINT ext_storage_schemas_max_value_bytes_check CHECK ((max_value_bytes > 0)),
     CONSTRAINT ext_storage_schemas_version_check CHECK ((version > 0))

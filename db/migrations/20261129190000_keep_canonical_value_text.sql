@@ -12,13 +12,16 @@
 -- keep value_json null; the service canonicalises their jsonb text when it reads them.
 -- `value` (jsonb) stays and is still written, so instances of the previous release keep
 -- reading and writing during a rolling deploy and after a rollback of the service.
+-- value_json_revision: the revision value_json was written with. The previous release's
+-- writes change value and revision but not value_json; a read trusts value_json only while
+-- the two revisions agree, and otherwise canonicalises value, so it never serves a stale text.
 --
 -- In a DO block: Citus refuses some DDL on a distributed table in a multi-statement string
 -- (dbmate's way of sending a migration); inside the block it is propagated to every shard.
 -- One table per migration, so each takes one lock, bounded by db:migrate --safe.
 do $$
 begin
-  alter table ext_storage_records add column value_json json;
+  alter table ext_storage_records add column value_json json, add column value_json_revision bigint;
 end
 $$;
 
@@ -26,6 +29,6 @@ $$;
 
 do $$
 begin
-  alter table ext_storage_records drop column value_json;
+  alter table ext_storage_records drop column value_json_revision, drop column value_json;
 end
 $$;

@@ -6,7 +6,7 @@ export type RecordRow = {
   key: string;
   /** the value's JSON text as it was written (value_json), as the read statements return it */
   value?: string | null;
-  /** value is jsonb's text instead: the row predates value_json */
+  /** value is jsonb's text instead: value_json is absent or not of this revision */
   value_from_jsonb?: boolean;
   revision: number;
   expires_at: Date | null;

@@ -176,6 +176,27 @@ describe("a row written before value_json existed", () => {
     expect(valueTextOf(again.text)).toBe(JSON.stringify(JSON.parse(MIXED)));
   });
 
+  test("a value written by this release and then replaced by the previous one reads back the replacement", async () => {
+    // a rolling deploy runs both releases; the previous one writes jsonb, revision and size only
+    const install = newInstall();
+    await putRaw(install, "ns", "k", '{"b":1,"a":2}');
+    const replacement = '{"c":[5e-324,1e300]}';
+    await sql`update ext_storage_records
+              set value = ${replacement}::text::jsonb, revision = revision + 1,
+                  size_bytes = ${bytes(JSON.stringify(JSON.parse(replacement))) + 1}
+              where install_id = ${install.installId} and key = 'k'`;
+    await sql`update ext_storage_usage set bytes_used = (select sum(size_bytes) from ext_storage_records
+              where install_id = ${install.installId}), last_revision = last_revision + 1
+              where install_id = ${install.installId}`;
+    const expected = '{"c":[5e-324,1e+300]}';
+    expect(valueTextOf((await raw(install, "GET", recordPath("ns", "k"))).text)).toBe(expected);
+    expect((await raw(install, "GET", "/v1/namespaces/ns/records")).text).toContain(`"value":${expected},`);
+    expect((await raw(install, "POST", "/v1/namespaces/ns/bulk-get", '{"keys":["k"]}')).text).toContain(
+      `"value":${expected},`,
+    );
+    await expectUsageExact(install.installId, expect);
+  });
+
   test("every write still fills the jsonb column the previous release reads", async () => {
     const install = newInstall();
     await putRaw(install, "ns", "k", `{"b":5e-324,"a":[1e300]}`);
@@ -203,6 +224,20 @@ describe("namespace schemas", () => {
     const bad = await raw(install, "PUT", recordPath("ns", "k"), `{"value":{"zeta":0}}`, SCOPE);
     expect(bad.status).toBe(422);
     expect((await raw(install, "PUT", recordPath("ns", "k"), `{"value":{"zeta":1}}`, SCOPE)).status).toBe(201);
+  });
+
+  test("a schema replaced by the previous release is the one read back and enforced", async () => {
+    const install = newInstall();
+    expect((await raw(install, "PUT", schemaPath, `{"jsonSchema":${SCHEMA}}`, SCOPE)).status).toBe(201);
+    const replacement = '{"type":"array","maxItems":1}';
+    await sql`update ext_storage_schemas set json_schema = ${replacement}::text::jsonb, version = version + 1
+              where install_id = ${install.installId}`;
+    await sql`update ext_storage_usage set last_schema_version = last_schema_version + 1
+              where install_id = ${install.installId}`;
+    const got = await raw(install, "GET", schemaPath, undefined, SCOPE);
+    expect(JSON.parse(got.text).jsonSchema).toEqual(JSON.parse(replacement));
+    expect((await raw(install, "PUT", recordPath("ns", "k"), '{"value":[1,2]}', SCOPE)).status).toBe(422);
+    expect((await raw(install, "PUT", recordPath("ns", "k"), '{"value":[1]}', SCOPE)).status).toBe(201);
   });
 
   test("a schema put before json_schema_json existed reads back with JavaScript's numbers", async () => {
