@@ -36,7 +36,12 @@ const TRIES = 3;
 // 2,000 writes a second).
 export const TRANSACTION_LIMIT_MS = 5_000;
 
-const UNBOUNDED: ReadonlySet<QueryName> = new Set(["ttl.sweep", "ttl.pending", "installs.reconcile"]);
+const UNBOUNDED: ReadonlySet<QueryName> = new Set([
+  "ttl.sweep",
+  "ttl.pending",
+  "installs.reconcile",
+  "records.canonical_pending",
+]);
 
 function withinLimit<T>(work: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
