@@ -9,7 +9,8 @@
 --
 -- Online: a nullable column without a default is a catalog change (ACCESS EXCLUSIVE for a
 -- few milliseconds; no rewrite, no scan), whatever the table's size. Rows written before it
--- keep value_json null; the service canonicalises their jsonb text when it reads them.
+-- keep value_json null; the service canonicalises their jsonb text when it reads them, and
+-- `bun run db:canonicalise` fills it for them online, in bounded batches.
 -- `value` (jsonb) stays and is still written, so instances of the previous release keep
 -- reading and writing during a rolling deploy and after a rollback of the service.
 -- value_json_revision: the revision value_json was written with. The previous release's

@@ -34,7 +34,7 @@ export const toMeta = (row: Omit<RecordRow, "value">): RecordMeta => ({
   updatedAt: row.updated_at.toISOString(),
 });
 
-/** Never jsonb's own rendering: a row older than value_json is canonicalised here. */
+/** Never jsonb's own rendering: a row without a text of its revision is canonicalised here. */
 export const toRecord = (row: RecordRow): StoredRecord => ({
   ...toMeta(row),
   valueJson: row.value == null ? "null" : row.value_from_jsonb ? canonicalFromJsonb(row.value) : row.value,

@@ -64,7 +64,7 @@ export function prepareValue(
 
 /**
  * The canonical text of a value read from jsonb alone (a row written before value_json
- * existed): JSON.stringify of it parsed, so numbers read as JavaScript writes them (jsonb
+ * existed, or since by the previous release): JSON.stringify of it parsed, so numbers read as JavaScript writes them (jsonb
  * prints 5e-324 with 324 digits) and the text is exactly as long as the size counted when it
  * was written. Object members stay in jsonb's order: the order written was never kept.
  */
