@@ -96,6 +96,8 @@ CREATE TABLE public.ext_storage_records (
     expires_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    value_json json,
+    value_json_revision bigint,
     CONSTRAINT ext_storage_records_revision_check CHECK ((revision > 0)),
     CONSTRAINT ext_storage_records_size_bytes_check CHECK ((size_bytes > 0))
 );
@@ -116,6 +118,8 @@ CREATE TABLE public.ext_storage_schemas (
     max_value_bytes integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    json_schema_json json,
+    json_schema_json_version bigint,
     CONSTRAINT ext_storage_schemas_default_ttl_seconds_check CHECK ((default_ttl_seconds > 0)),
     CONSTRAINT ext_storage_schemas_max_value_bytes_check CHECK ((max_value_bytes > 0)),
     CONSTRAINT ext_storage_schemas_version_check CHECK ((version > 0))
@@ -213,4 +217,6 @@ CREATE INDEX ext_storage_records_ttl_idx ON public.ext_storage_records USING btr
 
 INSERT INTO public.schema_migrations (version) VALUES
     ('20251008120000'),
-    ('20251101120000');
+    ('20251101120000'),
+    ('20261129190000'),
+    ('20261129190100');

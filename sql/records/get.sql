@@ -8,8 +8,12 @@
 -- Lock order: when the snapshot shows expired rows, the usage row is locked (lock_usage)
 -- before the delete locks any record row, the same order writers use, so a reader never
 -- deadlocks with a writer. With nothing to clean, no lock is taken at all.
--- The value comes back as jsonb's text, which the service passes to the client as it is:
--- parsing it and writing it out again took a third of the service's CPU on reads.
+-- The value comes back as the JSON text it was written as (value_json), which the service
+-- passes to the client as it is: parsing it and writing it out again took a third of the
+-- service's CPU on reads. A row whose value_json is not of its revision (written before
+-- value_json existed, or since by the previous release, which writes only jsonb) comes back
+-- as jsonb's text with value_from_jsonb, and the service canonicalises it (JSON.parse, then
+-- JSON.stringify) before any client sees it.
 -- returns: one row per live record found, each with cleaned (rows deleted); when none is
 --   found, exactly one row with cleaned and null record columns
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[])
@@ -42,7 +46,10 @@ usage_adjusted as (
   from cleaned
   where install_id = $1 and tenant_id = $2 and cleaned.n > 0
 )
-select cleaned.n as cleaned, r.key, r.value::text as value, r.revision, r.expires_at, r.created_at, r.updated_at
+select cleaned.n as cleaned, r.key,
+       case when r.value_json_revision = r.revision then r.value_json::text else r.value::text end as value,
+       r.value_json_revision is distinct from r.revision as value_from_jsonb,
+       r.revision, r.expires_at, r.created_at, r.updated_at
 from cleaned
 left join ext_storage_records r
   on r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3 and r.key = any($4::text[])

@@ -4,7 +4,9 @@
 -- Keyset pagination: the page starts after $4, inside the prefix range [$5, $6), so a walk
 -- under concurrent writes never repeats a key and never skips one that lived throughout.
 -- The value is read only when asked for ($8): a CASE that is false never detoasts it. It
--- comes back as jsonb's text, passed on to the client unparsed (see records.get).
+-- comes back as the JSON text it was written as, passed on to the client unparsed, or, when
+-- value_json is not of the row's revision, as jsonb's text with value_from_jsonb (see
+-- records.get).
 -- returns: up to $7 rows plus, when the page is empty, one row with null record columns;
 --   every row carries cleaned
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 start after this key ('' for the first page),
@@ -40,8 +42,12 @@ usage_adjusted as (
   where install_id = $1 and tenant_id = $2 and cleaned.n > 0
 ),
 page as (
-  select r.key, case when $8::bool then r.value::text end as value, r.revision, r.expires_at,
-         r.created_at, r.updated_at
+  select r.key,
+         case when not $8::bool then null
+              when r.value_json_revision = r.revision then r.value_json::text
+              else r.value::text end as value,
+         r.value_json_revision is distinct from r.revision as value_from_jsonb,
+         r.revision, r.expires_at, r.created_at, r.updated_at
   from ext_storage_records r
   where r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3
     and r.key > $4::text and r.key >= $5::text and r.key < $6::text

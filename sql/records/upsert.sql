@@ -7,13 +7,17 @@
 -- functions such as now() there. The rows select from the install's usage row, so on Citus
 -- the distribution column comes from a colocated table: the whole statement is pushed down
 -- to the one shard (with $1 in its place, Citus would run the unnest on the coordinator).
+-- Each value is stored twice from the one JSON text: value_json keeps it verbatim (what reads
+-- return, tagged with its revision), value as jsonb (what the previous release reads; see the
+-- 20261129190000 migration).
 -- returns: one row per record written: key, revision, expires_at, created_at, updated_at
 -- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespace, $5 keys (text[]),
--- $6 values (JSON text[]), $7 revisions (bigint[]), $8 size_bytes (int[]),
+-- $6 values (JSON.stringify of each value, text[]), $7 revisions (bigint[]), $8 size_bytes (int[]),
 -- $9 ttl_seconds (int[], null: none), $10 expires_at (timestamptz[], null: none)
 insert into ext_storage_records as r (install_id, tenant_id, extension_id, namespace, key, value,
-  revision, size_bytes, expires_at, created_at, updated_at)
-select u.install_id, u.tenant_id, $3, $4, i.key, i.value::jsonb, i.revision, i.size_bytes,
+  value_json, value_json_revision, revision, size_bytes, expires_at, created_at, updated_at)
+select u.install_id, u.tenant_id, $3, $4, i.key, i.value::jsonb,
+       i.value::json, i.revision, i.revision, i.size_bytes,
        coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at), now(), now()
 from ext_storage_usage u
 cross join unnest($5::text[], $6::text[], $7::bigint[], $8::integer[], $9::integer[], $10::timestamptz[])
@@ -21,6 +25,8 @@ cross join unnest($5::text[], $6::text[], $7::bigint[], $8::integer[], $9::integ
 where u.install_id = $1 and u.tenant_id = $2
 on conflict (install_id, namespace, key) do update set
   value = excluded.value,
+  value_json = excluded.value_json,
+  value_json_revision = excluded.value_json_revision,
   revision = excluded.revision,
   size_bytes = excluded.size_bytes,
   expires_at = excluded.expires_at,

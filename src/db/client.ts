@@ -52,7 +52,12 @@ const OUTCOME_POLL_MS = 50;
 // A commit still in progress this long after it was sent is ended rather than awaited.
 const OUTCOME_END_AFTER_MS = 1_000;
 
-const UNBOUNDED: ReadonlySet<QueryName> = new Set(["ttl.sweep", "ttl.pending", "installs.reconcile"]);
+const UNBOUNDED: ReadonlySet<QueryName> = new Set([
+  "ttl.sweep",
+  "ttl.pending",
+  "installs.reconcile",
+  "records.canonical_pending",
+]);
 
 const timeoutError = () =>
   Object.assign(new Error("the database did not answer in time"), { code: "TRANSACTION_TIMEOUT" });

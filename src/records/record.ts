@@ -1,11 +1,14 @@
 // How a stored row is shown to clients, and how a write's expiry is asked for.
 import { fail } from "../errors.ts";
 import { parseTimestamp } from "./timestamp.ts";
+import { canonicalFromJsonb } from "./values.ts";
 
 export type RecordRow = {
   key: string;
-  /** jsonb's text of the value, as the read statements return it */
-  value?: string;
+  /** the value's JSON text as it was written (value_json), as the read statements return it */
+  value?: string | null;
+  /** value is jsonb's text instead: value_json is absent or not of this revision */
+  value_from_jsonb?: boolean;
   revision: number;
   expires_at: Date | null;
   created_at: Date;
@@ -32,7 +35,11 @@ export const toMeta = (row: Omit<RecordRow, "value">): RecordMeta => ({
   updatedAt: row.updated_at.toISOString(),
 });
 
-export const toRecord = (row: RecordRow): StoredRecord => ({ ...toMeta(row), valueJson: row.value ?? "null" });
+/** Never jsonb's own rendering: a row without a text of its revision is canonicalised here. */
+export const toRecord = (row: RecordRow): StoredRecord => ({
+  ...toMeta(row),
+  valueJson: row.value == null ? "null" : row.value_from_jsonb ? canonicalFromJsonb(row.value) : row.value,
+});
 
 export const MAX_TTL_SECONDS = 31_536_000;
 

@@ -61,3 +61,11 @@ export function prepareValue(
   }
   return { json, valueBytes, sizeBytes: valueBytes + utf8Length(key) };
 }
+
+/**
+ * The canonical text of a value read from jsonb alone (a row written before value_json
+ * existed, or since by the previous release): JSON.stringify of it parsed, so numbers read as JavaScript writes them (jsonb
+ * prints 5e-324 with 324 digits) and the text is exactly as long as the size counted when it
+ * was written. Object members stay in jsonb's order: the order written was never kept.
+ */
+export const canonicalFromJsonb = (jsonbText: string): string => JSON.stringify(JSON.parse(jsonbText));

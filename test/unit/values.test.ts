@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { AppError } from "../../src/errors.ts";
 import { jsonDepthExceeds } from "../../src/http/body.ts";
-import { expiryParams } from "../../src/records/record.ts";
-import { prepareValue, valueProblem } from "../../src/records/values.ts";
+import { expiryParams, toRecord } from "../../src/records/record.ts";
+import { canonicalFromJsonb, prepareValue, valueProblem } from "../../src/records/values.ts";
 
 const nest = (depth: number): unknown => {
   let v: unknown = 1;
@@ -84,5 +84,25 @@ describe("expiry", () => {
     expect(codeOf(() => expiryParams({ expiresAt: "tomorrow" }, now))).toBe("INVALID_REQUEST");
     expect(codeOf(() => expiryParams({ expiresAt: "2026-02-01" }, now))).toBe("INVALID_REQUEST");
     expect(codeOf(() => expiryParams({ expiresAt: "2026-12-31T23:59:59.5Z" }, now))).toBe("ok");
+  });
+});
+
+describe("canonical text of a value read back", () => {
+  // jsonb's rendering of {"b":[5e-324,1e+300,-0],"a":"é"}: members sorted, numbers in full
+  const jsonbText = `{"a": "é", "b": [0.${"0".repeat(323)}5, 1${"0".repeat(300)}, 0]}`;
+  const row = { key: "k", revision: 1, expires_at: null, created_at: new Date(0), updated_at: new Date(0) };
+
+  test("jsonb's text becomes JSON.stringify of the value, as long as what was counted", () => {
+    const canonical = canonicalFromJsonb(jsonbText);
+    expect(canonical).toBe('{"a":"é","b":[5e-324,1e+300,0]}');
+    expect(canonical.length).toBe(JSON.stringify({ b: [5e-324, 1e300, -0], a: "é" }).length);
+  });
+
+  test("a row older than value_json is canonicalised; value_json's text passes through untouched", () => {
+    expect(toRecord({ ...row, value: jsonbText, value_from_jsonb: true }).valueJson).toBe(
+      '{"a":"é","b":[5e-324,1e+300,0]}',
+    );
+    const written = '{"b":[5e-324,1e+300,0],"a":"é"}';
+    expect(toRecord({ ...row, value: written, value_from_jsonb: false }).valueJson).toBe(written);
   });
 });
