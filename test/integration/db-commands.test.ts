@@ -128,7 +128,9 @@ test("--safe retries after a lock timeout, with backoff, and reports how long ea
   db = await freshDatabase("ops_retry");
   await migrateToTables(db.url);
   const holder = await holdLock(db.url, "ext_storage_usage");
-  const release = Bun.sleep(800).then(() => holder.release());
+  // held until the first attempt has timed out on it (not for a fixed time, which a busy
+  // machine can outlast before the migration even starts), then released for the retry
+  let release: Promise<void> | undefined;
   const record = await runSafe(db.url, {
     direction: "down",
     lockTimeoutMs: 500,
@@ -136,8 +138,11 @@ test("--safe retries after a lock timeout, with backoff, and reports how long ea
     retries: 3,
     backoffMs: 100,
     pollMs: 10,
+    progress: (line) => {
+      if (release === undefined && line.includes("lock timeout")) release = holder.release();
+    },
   });
-  await release;
+  await (release ?? holder.release());
   expect(record.ok).toBe(true);
   expect(record.versions).toEqual([String(TABLES?.version)]);
   const [first, second] = record.attempts;
