@@ -1,13 +1,18 @@
-// An ephemeral PostgreSQL cluster for the test run: a temporary folder, a free loopback
-// port, fsync off. Started as the postgres user when the run is root (initdb refuses root).
+// An ephemeral PostgreSQL cluster for the tests and the benchmarks: a temporary folder, a
+// free loopback port, fsync off. Started as the postgres user when the run is root (initdb
+// refuses root). It is registered with tools/cleanup.ts before initdb runs, so an interrupt
+// or an error at any point stops it and removes its folder.
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onExit } from "./cleanup.ts";
 
 export type Cluster = {
   url: (database: string) => string;
+  /** the folder holding the data directory, the socket and the log */
+  dir: string;
   stop(): void;
   /** Stops the postmaster (fast shutdown: sessions are cut), keeping the data folder. */
   halt(): void;
@@ -15,7 +20,7 @@ export type Cluster = {
   resume(): void;
 };
 
-function pgBin(): string {
+export function pgBin(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
@@ -47,14 +52,28 @@ export async function startCluster(): Promise<Cluster> {
   const bin = pgBin();
   const asPostgres = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "ext-storage-pg-"));
+  const data = join(dir, "data");
+  const pgCtl = (args: string[]) =>
+    spawnSync(
+      ...((asPostgres
+        ? ["runuser", ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args]]
+        : [join(bin, "pg_ctl"), args]) as [string, string[]]),
+    );
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    forget();
+    if (existsSync(join(data, "postmaster.pid"))) pgCtl(["-D", data, "-m", "immediate", "-w", "-t", "10", "stop"]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const forget = onExit({ name: `PostgreSQL cluster in ${dir}`, stop });
   if (asPostgres) {
     const pg = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
     const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
     chownSync(dir, Number(pg.stdout.trim()), Number(gid.stdout.trim()));
   }
-  const data = join(dir, "data");
   const port = await freePort();
-  run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], asPostgres);
   const options = [
     `-p ${port}`,
     `-k ${dir}`,
@@ -70,22 +89,18 @@ export async function startCluster(): Promise<Cluster> {
       ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "60", "start"],
       asPostgres,
     );
-  start();
-  let stopped = false;
+  try {
+    run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], asPostgres);
+    start();
+  } catch (error) {
+    stop();
+    throw error;
+  }
   return {
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}?sslmode=disable`,
+    dir,
     halt: () => run(join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"], asPostgres),
     resume: start,
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      const args = ["-D", data, "-m", "immediate", "-w", "stop"];
-      spawnSync(
-        ...((asPostgres
-          ? ["runuser", ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args]]
-          : [join(bin, "pg_ctl"), args]) as [string, string[]]),
-      );
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

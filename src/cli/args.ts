@@ -16,7 +16,13 @@ export function parseCommandLine<const O extends Options>(
   options: O,
   { argv = process.argv.slice(2), positionals = false }: { argv?: string[]; positionals?: boolean } = {},
 ) {
-  let parsed: ReturnType<typeof parseArgs<{ options: O & { help: { type: "boolean"; short: "h" } }; allowPositionals: boolean; strict: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: O & { help: { type: "boolean"; short: "h" } };
+      allowPositionals: boolean;
+      strict: true;
+    }>
+  >;
   try {
     parsed = parseArgs({
       args: argv,
@@ -29,7 +35,8 @@ export function parseCommandLine<const O extends Options>(
     const flag = /'([^']+)'/.exec(e.message)?.[1];
     // "bun run token", from the usage's first line
     const command = (usage.split("\n")[0] ?? "").split(" ").slice(0, 3).join(" ");
-    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") usageError(`${command}: unknown flag ${flag} (--help lists the flags)`);
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
+      usageError(`${command}: unknown flag ${flag} (--help lists the flags)`);
     if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       usageError(`${command}: unexpected argument ${flag} (--help lists the flags)`);
     }
