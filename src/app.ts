@@ -16,6 +16,9 @@ import { recordRoutes } from "./http/routes/records.ts";
 import { installHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
+/** Routes logged at debug, not info. */
+const PROBES: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
+
 export type AppDeps = { config: Config; db: Database; log: Logger; jwtSecret: string; metrics?: Metrics };
 
 export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics() }: AppDeps) {
@@ -41,7 +44,9 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
       const seconds = (performance.now() - facts.start) / 1000;
       const route = facts.route ?? "unmatched";
       metrics.observeRequest(route, request.method, status, seconds);
-      log.info("request", {
+      // probes (an orchestrator's, the image's HEALTHCHECK) come every few seconds: at info
+      // they would drown the requests; at debug they are there when wanted
+      (PROBES.has(route) ? log.debug : log.info)("request", {
         requestId: facts.id,
         method: request.method,
         route,
