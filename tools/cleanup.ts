@@ -18,6 +18,8 @@ export const STOP_BOUND_MS = 15_000;
 const live: Resource[] = [];
 let installed = false;
 let stopping: Promise<void> | undefined;
+/** set by SIGINT / SIGTERM: the work under way fails as its resources go, and says nothing */
+let interrupted = false;
 
 /** Registers a resource; the returned function forgets it (after the caller stopped it itself). */
 export function onExit(resource: Resource): () => void {
@@ -76,6 +78,7 @@ function install() {
         for (const resource of live.splice(0).reverse()) forceOne(resource);
         process.exit(code);
       }
+      interrupted = true;
       process.stderr.write(`${signal}: stopping what this command started\n`);
       void stopAll().finally(() => process.exit(code));
     });
@@ -97,7 +100,7 @@ export async function runCommand(main: () => Promise<number>): Promise<never> {
   try {
     code = await main();
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    if (!interrupted) process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     code = 1;
   }
   await stopAll();
