@@ -18,6 +18,8 @@ export const STOP_BOUND_MS = 15_000;
 const live: Resource[] = [];
 let installed = false;
 let stopping: Promise<void> | undefined;
+/** the resource stopAll is waiting for (no longer in `live`) */
+let current: Resource | undefined;
 /** set by SIGINT / SIGTERM: the work under way fails as its resources go, and says nothing */
 let interrupted = false;
 
@@ -37,6 +39,7 @@ export function stopAll(boundMs = STOP_BOUND_MS): Promise<void> {
     const deadline = Date.now() + boundMs;
     while (live.length > 0) {
       const resource = live.pop() as Resource;
+      current = resource;
       const left = deadline - Date.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const settled = await Promise.race([
@@ -54,6 +57,7 @@ export function stopAll(boundMs = STOP_BOUND_MS): Promise<void> {
       if (!settled) forceOne(resource);
     }
   })().finally(() => {
+    current = undefined;
     stopping = undefined;
   });
   return stopping;
@@ -75,7 +79,7 @@ function install() {
     process.on(signal, () => {
       if (stopping !== undefined) {
         // a second signal while stopping: force what is left and leave now
-        for (const resource of live.splice(0).reverse()) forceOne(resource);
+        forceRemaining();
         process.exit(code);
       }
       interrupted = true;
@@ -86,9 +90,14 @@ function install() {
   onSignal("SIGINT", 130);
   onSignal("SIGTERM", 143);
   // an uncaught error or a plain process.exit(): only synchronous work can run here
-  process.on("exit", () => {
-    for (const resource of live.splice(0).reverse()) forceOne(resource);
-  });
+  process.on("exit", forceRemaining);
+}
+
+function forceRemaining() {
+  const remaining = live.splice(0).reverse();
+  if (current !== undefined) remaining.unshift(current);
+  current = undefined;
+  for (const resource of remaining) forceOne(resource);
 }
 
 /**
