@@ -39,20 +39,20 @@ export async function startOwnServer(options: {
     STORAGE_RATE_LIMIT: process.env.STORAGE_RATE_LIMIT ?? "0",
     ...options.env,
   };
-  let dataDir: string | undefined;
-  if (options.databaseUrl === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), "ext-storage-load-"));
-    dataDir = dir;
-    onExit({ name: `data folder ${dir}`, stop: () => rmSync(dir, { recursive: true, force: true }) });
-    delete env.DATABASE_URL;
-    env.STORAGE_DATA_DIR = dir;
-  } else env.DATABASE_URL = options.databaseUrl;
-
-  const profile =
-    options.profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.profileDir}`];
+  // the embedded database's folder, removed with the server (and by tools/cleanup.ts on an interrupt)
+  const dataDir = options.databaseUrl === undefined ? mkdtempSync(join(tmpdir(), "ext-storage-load-")) : undefined;
   const removeData = () => {
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   };
+  if (dataDir === undefined) env.DATABASE_URL = options.databaseUrl;
+  else {
+    onExit({ name: `data folder ${dataDir}`, stop: removeData });
+    delete env.DATABASE_URL;
+    env.STORAGE_DATA_DIR = dataDir;
+  }
+
+  const profile =
+    options.profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.profileDir}`];
   let service: Awaited<ReturnType<typeof startServiceProcess>>;
   try {
     service = await startServiceProcess({
