@@ -142,9 +142,10 @@ test("load and load ceiling stop their server on SIGINT and SIGTERM, and an embe
   expect(await expectCleanEnd(run, 60_000)).toBe(1);
 }, 120_000);
 
-test("the test preload stops its cluster on SIGINT and when the migration fails", async () => {
+test("the test preload stops its cluster on SIGINT and SIGTERM and when the migration fails", async () => {
   const hold = ["test", "./test/fixtures/preload-hold.ts"];
   await interrupted(hold, ownCluster, /preload-hold: holding/, "SIGINT");
+  await interrupted(hold, ownCluster, /preload-hold: holding/, "SIGTERM");
   const run = start(hold, { ...ownCluster, ...readOnly });
   expect(await expectCleanEnd(run, 60_000)).not.toBe(0);
   expect(run.output()).toContain("read-only");
