@@ -4,6 +4,7 @@
 // a fresh install).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { runIn } from "../helpers/databases.ts";
 import { TEST_SECRET } from "../helpers/server.ts";
 import { type Service, startService } from "../helpers/service.ts";
 
@@ -72,17 +73,7 @@ test("the curl walk-through runs as pasted, every request succeeding, twice in a
 
   const script = `set -euo pipefail\n${block.replaceAll("http://127.0.0.1:3000", service.url)}`;
   for (const round of [1, 2]) {
-    const proc = Bun.spawn(["bash", "-c", script], {
-      cwd: ROOT,
-      env: { ...process.env, STORAGE_JWT_SECRET: TEST_SECRET },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [code, stdout, stderr] = await Promise.all([
-      proc.exited,
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ]);
+    const { code, stdout, stderr } = await runIn(["bash", "-c", script], { STORAGE_JWT_SECRET: TEST_SECRET });
     if (code !== 0) throw new Error(`round ${round}: exit ${code}\n${stderr}\n${stdout}`);
     expect(stdout).toContain('"key":"theme"');
     expect(stdout).toContain('"recordCount"');
