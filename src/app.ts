@@ -18,6 +18,9 @@ import { admitPath, checkHost } from "./http/target.ts";
 import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
+/** Routes logged at debug, not info. */
+const PROBES: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
+
 export type AppDeps = { config: Config; db: Database; log: Logger; jwtSecret: string; metrics?: Metrics };
 
 export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics() }: AppDeps) {
@@ -42,7 +45,9 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     const route = facts.route ?? "unmatched";
     const who = facts.principal;
     metrics.observeRequest(route, request.method, status, seconds);
-    log.info("request", {
+    // probes (an orchestrator's, the image's HEALTHCHECK) come every few seconds: at info
+    // they would drown the requests; at debug they are there when wanted
+    (PROBES.has(route) ? log.debug : log.info)("request", {
       requestId: facts.id,
       method: request.method,
       route,

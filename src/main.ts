@@ -1,6 +1,17 @@
 // Boot for Bun: config → database → app → listen; drain on SIGTERM.
 import { serveOptions } from "./app.ts";
 import { boot, bootFailure } from "./boot.ts";
+import { parseCommandLine } from "./cli/args.ts";
+
+parseCommandLine(
+  `bun run start
+
+Starts the service: on DATABASE_URL when set, else on the embedded database in
+STORAGE_DATA_DIR. Every setting is an environment variable (README.md, Configuration);
+SIGTERM or SIGINT drains in-flight requests for up to 10 s, then exits.
+`,
+  {},
+);
 
 async function main() {
   const service = await boot();

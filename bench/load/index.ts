@@ -2,6 +2,7 @@
 // how to read the report; `bun run load --help` lists the flags.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runCommand } from "../../tools/cleanup.ts";
 import { ceiling } from "./ceiling.ts";
 import { probe } from "./database.ts";
 import { findMax } from "./find-max.ts";
@@ -25,7 +26,9 @@ async function main(): Promise<number> {
   try {
     o = parseOptions(argv);
   } catch (error) {
-    say((error as Error).message);
+    // one line: "Unknown option '--x'. To specify a positional …" is cut at its first sentence
+    const message = (error as Error).message.split("\n")[0] ?? "";
+    say(`bun run load: ${message.split(/\.\s/)[0]} (--help lists the flags)`);
     return 2;
   }
   const command = `bun run load ${argv.join(" ")}`.trim();
@@ -81,4 +84,4 @@ async function main(): Promise<number> {
   return report.verdict === "pass" ? 0 : 1;
 }
 
-process.exit(await main());
+await runCommand(main);

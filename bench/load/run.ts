@@ -36,18 +36,12 @@ export async function withTarget<T>(o: LoadOptions, fn: (target: Target) => Prom
           secret: o.secret,
           env: o.serverEnv,
           profileDir: o.profileDir,
+          announce: (line) => process.stderr.write(`load: ${line}\n`),
         });
-  let stopping = false;
-  const onSignal = () => {
-    if (stopping) return;
-    stopping = true;
-    void target.stop().then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
+  // an interrupt or an error stops the server through tools/cleanup.ts, where it registered
   try {
     return await fn(target);
   } finally {
-    process.off("SIGINT", onSignal);
     await target.stop();
   }
 }

@@ -2,15 +2,13 @@
 // on the embedded database or on DATABASE_URL), or one given by --url. A child process, not
 // the driver's own event loop, so the driver's work never shows up as server latency, and
 // its resident memory can be sampled on its own.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort } from "../../test/helpers/postgres.ts";
+import { onExit } from "../../tools/cleanup.ts";
+import { startServiceProcess } from "../../tools/service.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
 
 export type Target = {
@@ -29,70 +27,55 @@ export async function startOwnServer(options: {
   env?: Record<string, string>;
   /** write a CPU profile of the server here when it stops (bun --cpu-prof) */
   profileDir?: string;
+  announce?: (line: string) => void;
 }): Promise<Target> {
-  const port = await freePort();
   const secret = options.secret ?? randomBytes(32).toString("base64url");
-  const dataDir = options.databaseUrl === undefined ? mkdtempSync(join(tmpdir(), "ext-storage-load-")) : undefined;
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    PORT: String(port),
-    HOST: "127.0.0.1",
+  const env: Record<string, string | undefined> = {
+    ...process.env,
     STORAGE_JWT_SECRET: secret,
     LOG_LEVEL: "warn",
+    // the driver measures the service, not its per-install rate limit (find-max offers far
+    // more than 100 requests/s to an install); STORAGE_RATE_LIMIT in the environment wins
+    STORAGE_RATE_LIMIT: process.env.STORAGE_RATE_LIMIT ?? "0",
     ...options.env,
   };
-  if (options.databaseUrl === undefined) {
+  // the embedded database's folder, removed with the server (and by tools/cleanup.ts on an interrupt)
+  const dataDir = options.databaseUrl === undefined ? mkdtempSync(join(tmpdir(), "ext-storage-load-")) : undefined;
+  const removeData = () => {
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
+  if (dataDir === undefined) env.DATABASE_URL = options.databaseUrl;
+  else {
+    onExit({ name: `data folder ${dataDir}`, stop: removeData });
     delete env.DATABASE_URL;
-    env.STORAGE_DATA_DIR = dataDir as string;
-  } else env.DATABASE_URL = options.databaseUrl;
+    env.STORAGE_DATA_DIR = dataDir;
+  }
 
   const profile =
     options.profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.profileDir}`];
-  const child = spawn(process.execPath, [...profile, join(ROOT, "src/main.ts")], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    if (stderr.length < 20_000) stderr += chunk;
-  });
-  let exited = false;
-  child.on("exit", () => {
-    exited = true;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (!exited) {
-      const gone = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await Promise.race([gone, Bun.sleep(15_000)]);
-      if (!exited) child.kill("SIGKILL");
-    }
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`the server exited before it was ready:\n${stderr}`);
-    try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200) {
-        return {
-          url,
-          secret,
-          audience: env.STORAGE_JWT_AUDIENCE || "ext-storage",
-          mode: options.databaseUrl === undefined ? "embedded" : "postgres",
-          pid: child.pid,
-          stop,
-        };
-      }
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(200);
+  let service: Awaited<ReturnType<typeof startServiceProcess>>;
+  try {
+    service = await startServiceProcess({
+      env,
+      bunFlags: profile,
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      announce: options.announce,
+    });
+  } catch (error) {
+    removeData();
+    throw error;
   }
-  await stop();
-  throw new Error(`the server was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${stderr}`);
+  return {
+    url: service.url,
+    secret,
+    audience: env.STORAGE_JWT_AUDIENCE || "ext-storage",
+    mode: options.databaseUrl === undefined ? "embedded" : "postgres",
+    pid: service.pid,
+    async stop() {
+      await service.stop();
+      removeData();
+    },
+  };
 }
 
 export function externalTarget(url: string, secret: string, audience: string): Target {

@@ -1,14 +1,21 @@
-// bun run db:reconcile — compares every install's ext_storage_usage row with the truth
-// summed over its rows and prints the drift. Exits 1 when any install drifts.
-// Options: --json (machine-readable output).
+// bun run db:reconcile [--json] [--url …] — compares every install's ext_storage_usage row
+// with the truth summed over its rows and prints the drift. Exits 1 when any install drifts.
 import { connect } from "../db/client.ts";
+import { parseCommandLine } from "./args.ts";
+import { databaseUrl } from "./db/common.ts";
 
-const url = process.env.DATABASE_URL;
-if (!url) {
-  process.stderr.write("DATABASE_URL is required\n");
-  process.exit(2);
-}
-const json = process.argv.includes("--json");
+const USAGE = `bun run db:reconcile [--json] [--url URL]
+
+Compares every install's recorded usage (ext_storage_usage) with the sum over its rows and
+prints each drift; exits 1 when any install drifts, 0 when none does.
+
+  --json      machine-readable output
+  --url URL   the database (default: DATABASE_URL)
+`;
+
+const { values } = parseCommandLine(USAGE, { url: { type: "string" }, json: { type: "boolean", default: false } });
+const url = databaseUrl(values.url);
+const json = values.json;
 const db = connect(url, { poolMax: 1, prepare: false });
 type Drift = {
   install_id: string;
@@ -39,6 +46,9 @@ try {
     process.stdout.write(`${drift.length} install(s) drift\n`);
   }
   process.exitCode = drift.length === 0 ? 0 : 1;
+} catch (error) {
+  process.stderr.write(`db:reconcile failed: ${(error as Error).message}\n`);
+  process.exitCode = 1;
 } finally {
   await db.close();
 }

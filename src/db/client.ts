@@ -86,6 +86,18 @@ type Identity = { pid: number; xid: string };
 const param = (sql: postgres.Sql, value: unknown): unknown =>
   Array.isArray(value) && value.some((v) => typeof v === "boolean") ? sql.array(value as boolean[]) : value;
 
+/**
+ * Settings every session of the service starts with (startup parameters, so they hold from
+ * the first statement and override database and role defaults). plan_cache_mode: a DBA's
+ * force_generic_plan makes Citus refuse nine of the service's statements ("could not create
+ * distributed plan"): they are routed per install, and need plans made with its value.
+ * PgBouncer refuses startup parameters it does not know, so with prepared statements off
+ * (STORAGE_DB_PREPARE=false, the PgBouncer setting) only application_name is sent and the
+ * role carries plan_cache_mode instead (docs/citus.md).
+ */
+export const SESSION_SETTINGS = { application_name: "ext-storage", plan_cache_mode: "auto" } as const;
+const POOLER_SETTINGS = { application_name: SESSION_SETTINGS.application_name } as const;
+
 export function connect(url: string, options: DatabaseOptions, observe?: QueryObserver): Database {
   const queries = loadQueries();
   const sql = postgres(url, {
@@ -102,7 +114,7 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     types: {
       int8: { to: 20, from: [20], serialize: (n: number) => String(n), parse: (s: string) => Number(s) },
     },
-    connection: { application_name: "ext-storage" },
+    connection: options.prepare ? { ...SESSION_SETTINGS } : { ...POOLER_SETTINGS },
   });
 
   // postgres.js queries are lazy: they start when first awaited. execute() starts them now,

@@ -36,14 +36,46 @@ export async function migrationStatus(url: string, dir = MIGRATIONS_DIR): Promis
   }
 }
 
-/** Whether ext_storage_records holds any row (false when the table does not exist). */
-export async function recordsPresent(url: string): Promise<boolean> {
+/** The tables a migration's down section drops (`drop table [if exists] a, b …`), unqualified. */
+export function tablesDroppedBy(downSql: string): string[] {
+  const text = downSql.replace(/--[^\n]*/g, "").replace(/\/\*[\s\S]*?\*\//g, "");
+  const names: string[] = [];
+  for (const [, list] of text.matchAll(/\bdrop\s+table\s+(?:if\s+exists\s+)?([^;]+)/gi)) {
+    for (const item of (list as string).replace(/\b(cascade|restrict)\b/gi, "").split(",")) {
+      const name = item.trim().split(".").at(-1)?.replace(/"/g, "");
+      if (name) names.push(name);
+    }
+  }
+  return names;
+}
+
+export type RollbackRisk = {
+  /** the newest applied migration's file, undefined when this checkout has no file for it */
+  file: string | undefined;
+  version: string | undefined;
+  /** tables its down section drops that hold rows now */
+  tablesWithRows: string[];
+};
+
+/**
+ * What rolling back the newest applied migration would destroy: the tables its down section
+ * drops that hold rows. Dropping functions, indexes or empty tables destroys no data.
+ */
+export async function rollbackRisk(url: string, dir = MIGRATIONS_DIR): Promise<RollbackRisk> {
   const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: "ext-storage-rollback" } });
   try {
-    const [row] = await sql`select to_regclass('ext_storage_records') is not null as present`;
-    if (!row?.present) return false;
-    const [found] = await sql`select exists (select 1 from ext_storage_records) as found`;
-    return Boolean(found?.found);
+    const version = (await appliedVersions(sql)).at(-1);
+    if (version === undefined) return { file: undefined, version, tablesWithRows: [] };
+    const migration = loadMigrations(dir).find((m) => m.version === version);
+    if (migration === undefined) return { file: undefined, version, tablesWithRows: [] };
+    const tablesWithRows: string[] = [];
+    for (const table of tablesDroppedBy(migration.down.sql)) {
+      const [row] = await sql`select to_regclass(${table}) is not null as present`;
+      if (!row?.present) continue;
+      const [found] = await sql`select exists (select 1 from ${sql(table)}) as found`;
+      if (found?.found) tablesWithRows.push(table);
+    }
+    return { file: migration.file, version, tablesWithRows };
   } finally {
     await sql.end({ timeout: 5 });
   }

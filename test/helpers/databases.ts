@@ -28,10 +28,15 @@ export async function freshDatabase(label: string): Promise<FreshDatabase> {
 export type CommandResult = { code: number; stdout: string; stderr: string };
 
 /** `bun run <script> <args>` from the project root, with the given DATABASE_URL. */
-export async function runScript(script: string, args: string[], databaseUrl: string): Promise<CommandResult> {
-  const proc = Bun.spawn(["bun", "run", "--silent", script, ...args], {
+export function runScript(script: string, args: string[], databaseUrl: string): Promise<CommandResult> {
+  return runIn(["bun", "run", "--silent", script, ...args], { DATABASE_URL: databaseUrl });
+}
+
+/** A command from the project root, with the test run's environment plus `env`; its exit and output. */
+export async function runIn(argv: string[], env: Record<string, string> = {}): Promise<CommandResult> {
+  const proc = Bun.spawn(argv, {
     cwd: new URL("../../", import.meta.url).pathname,
-    env: { ...process.env, DATABASE_URL: databaseUrl },
+    env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -1,47 +1,21 @@
 // A real server on a loopback port for integration tests, and per-test installs with tokens.
-import { buildApp, serveOptions } from "../../src/app.ts";
-import { type Config, loadConfig } from "../../src/config.ts";
-import { connect, type Database } from "../../src/db/client.ts";
-import { createLogger } from "../../src/log.ts";
-import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import { mintToken } from "../../src/tokens.ts";
+import { type AppServer, startAppServer } from "../../tools/app-server.ts";
 
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const AUDIENCE = "ext-storage";
 
-export type TestServer = {
-  url: string;
-  db: Database;
-  config: Config;
-  metrics: Metrics;
-  close(): Promise<void>;
-};
+export type TestServer = AppServer;
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+export function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   // no rate limit unless a test asks for one: the suite sends far more than 100 requests/s
-  const config = loadConfig({
+  return startAppServer(process.env.DATABASE_URL as string, {
     ...process.env,
     STORAGE_JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: "silent",
     STORAGE_RATE_LIMIT: "0",
     ...env,
   });
-  const metrics = createMetrics();
-  const db = connect(process.env.DATABASE_URL as string, { poolMax: 10, prepare: true }, metrics.observeQuery);
-  const app = buildApp({ config, db, log: createLogger(config.logLevel), jwtSecret: TEST_SECRET, metrics });
-  app.listen({ port: 0, hostname: "127.0.0.1", ...serveOptions(config) });
-  const server = app.server;
-  if (server === null) throw new Error("server did not start");
-  return {
-    url: `http://127.0.0.1:${server.port}`,
-    db,
-    config,
-    metrics,
-    async close() {
-      await server.stop(true);
-      await db.close();
-    },
-  };
 }
 
 let counter = 0;

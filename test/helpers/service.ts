@@ -1,10 +1,8 @@
 // The service as its own process (`bun src/main.ts`) on a loopback port, for the tests that
 // must measure it (memory), kill it (SIGKILL) or cut its database away from under it.
 import { readFileSync } from "node:fs";
-import { freePort } from "./postgres.ts";
+import { startServiceProcess } from "../../tools/service.ts";
 import { TEST_SECRET } from "./server.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 export type Service = {
   url: string;
@@ -31,50 +29,35 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
 export async function startService(
   databaseUrl: string,
   env: Record<string, string> = {},
-  waitFor: "/readyz" | "/healthz" = "/readyz",
+  { waitFor = "/readyz", announce }: { waitFor?: "/readyz" | "/healthz"; announce?: (line: string) => void } = {},
 ): Promise<Service> {
-  const port = await freePort();
-  const proc = Bun.spawn(["bun", "src/main.ts"], {
-    cwd: ROOT,
+  const service = await startServiceProcess({
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
       STORAGE_JWT_SECRET: TEST_SECRET,
-      PORT: String(port),
-      HOST: "127.0.0.1",
       LOG_LEVEL: "error",
       // these tests drive one install far past any per-install request rate on purpose:
       // they measure the service, not its rate limit (STORAGE_RATE_LIMIT=0 turns it off)
       STORAGE_RATE_LIMIT: "0",
       ...env,
     },
-    stdout: "ignore",
-    stderr: "pipe",
+    readyTimeoutMs: 20_000,
+    readyPath: waitFor,
+    announce,
   });
-  const stderr = new Response(proc.stderr).text();
-  let exited = false;
-  void proc.exited.then(() => {
-    exited = true;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await until(`${waitFor} of the service`, async () => (await fetch(`${url}${waitFor}`)).status === 200, 20_000);
-  } catch (error) {
-    proc.kill("SIGKILL");
-    throw new Error(`${(error as Error).message}\n${await stderr}`);
-  }
   return {
-    url,
-    pid: proc.pid,
+    url: service.url,
+    pid: service.pid,
     rssMiB() {
-      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, "utf8"))?.[1];
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${service.pid}/status`, "utf8"))?.[1];
       return Number(kb) / 1024;
     },
-    alive: () => !exited,
-    async kill(signal = "SIGKILL") {
-      proc.kill(signal);
-      return proc.exited;
+    alive: service.alive,
+    kill: service.kill,
+    stderr: async () => {
+      await service.exited;
+      return service.stderr();
     },
-    stderr: () => stderr,
   };
 }

@@ -1,7 +1,10 @@
 // What the container image relies on, checked without a Docker engine: its HEALTHCHECK
-// command, and that everything the Dockerfile copies and runs exists.
+// command, that everything the Dockerfile copies and runs exists, that its production
+// install leaves development packages out, and the stop timeouts its docs give.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "../helpers/postgres.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
@@ -32,4 +35,42 @@ test("the Dockerfile copies and runs files that exist, as a non-root user", () =
   }
   expect(dockerfile).toMatch(/^USER bun$/m);
   expect(dockerfile).toContain("--production");
+});
+
+test("the image's production install holds no TypeScript or type packages", async () => {
+  // the deps stage's install, run as the Dockerfile runs it, in a folder of its own
+  const dockerfile = readFileSync(`${ROOT}Dockerfile`, "utf8");
+  const install = /^RUN (bun install .*--production.*)$/m.exec(dockerfile)?.[1];
+  if (install === undefined) throw new Error("no `RUN bun install … --production` in the Dockerfile");
+  const dir = mkdtempSync(join(tmpdir(), "ext-storage-prod-install-"));
+  try {
+    for (const file of ["package.json", "bun.lock"]) copyFileSync(`${ROOT}${file}`, join(dir, file));
+    cpSync(`${ROOT}patches`, join(dir, "patches"), { recursive: true });
+    const proc = Bun.spawn(["sh", "-c", install], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+    const installed = readdirSync(join(dir, "node_modules"));
+    for (const dev of ["typescript", "@typescript", "@types", "bun-types", "@biomejs", "fast-check", "mitata"]) {
+      expect(installed).not.toContain(dev);
+    }
+    const dependencies = Object.keys(JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")).dependencies);
+    for (const dependency of dependencies) expect(existsSync(join(dir, "node_modules", dependency))).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+test("docker run and compose give the server longer than its 10 s drain to stop", () => {
+  const timeouts = [
+    ...readFileSync(`${ROOT}Dockerfile`, "utf8").matchAll(/docker run .*--stop-timeout (\d+)/g),
+    ...readFileSync(`${ROOT}README.md`, "utf8").matchAll(/docker run .*--stop-timeout (\d+)/g),
+  ].map((m) => Number(m[1]));
+  const runs = [
+    ...readFileSync(`${ROOT}Dockerfile`, "utf8").matchAll(/docker run /g),
+    ...readFileSync(`${ROOT}README.md`, "utf8").matchAll(/docker run /g),
+  ];
+  expect(timeouts.length).toBe(runs.length);
+  for (const seconds of timeouts) expect(seconds).toBeGreaterThan(10);
+  const grace = /stop_grace_period: (\d+)s/.exec(readFileSync(`${ROOT}deploy/compose.yaml`, "utf8"))?.[1];
+  expect(Number(grace)).toBeGreaterThan(10);
 });

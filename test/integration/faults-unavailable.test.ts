@@ -45,7 +45,7 @@ async function expectNotReadyInTime(base: string) {
 /** The service on a database it cannot use: every kind of request gets 503, readiness says
  * so in time, liveness and metrics hold, and the process stays up. */
 async function expectUnavailableOn(databaseUrl: string) {
-  const service = await startService(databaseUrl, {}, "/healthz");
+  const service = await startService(databaseUrl, {}, { waitFor: "/healthz" });
   try {
     const install = newInstall("unavailable");
     const auth = { authorization: `Bearer ${await tokenFor(install)}` };

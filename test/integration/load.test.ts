@@ -71,6 +71,7 @@ describe("load sub-scenarios, end to end", () => {
     expect(sub.errors).toEqual({});
     expect(sub.checks.map((c) => [c.name, c.ok])).toEqual([
       ["every walk returns each expected key exactly once, in byte order", true],
+      ["no 4xx answers (every request is one a correct server accepts)", true],
       ["no walks dropped by the driver", true],
     ]);
     expect(sub.operations["list-page"]?.latency.count).toBeGreaterThan(5);

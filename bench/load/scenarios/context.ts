@@ -44,6 +44,25 @@ export type ScenarioContext = {
   shouldStop(): boolean;
 };
 
+/** Answers that count against the error budget: the server overloaded, slow or gone. */
+const OVERLOAD = new Set(["TIMEOUT", "NETWORK", "UNAVAILABLE", "INTERNAL"]);
+
+/**
+ * A sub-scenario whose every request a correct server answers 2xx fails on any 4xx (a
+ * RATE_LIMITED, a NOT_FOUND): that is a wrong answer, not load, and the run must not report
+ * its latency as a result. Overload (timeouts, 503, 5xx) is what the error budget judges.
+ */
+export function noUnexpectedStatus(recorder: Recorder): Check {
+  const wrong = Object.entries(recorder.errorsByCode()).filter(
+    ([code]) => !OVERLOAD.has(code) && !/^HTTP_5\d\d$/.test(code),
+  );
+  return {
+    name: "no 4xx answers (every request is one a correct server accepts)",
+    ok: wrong.length === 0,
+    detail: wrong.length === 0 ? "none" : wrong.map(([code, n]) => `${n} × ${code}`).join(", "),
+  };
+}
+
 export function tokenCache(target: Target, ttlSeconds: number) {
   const tokens = new Map<string, Promise<string>>();
   return (install: Install) => {

@@ -6,7 +6,7 @@ import { call, inBatches, recordPath } from "../client.ts";
 import { type Fixture, type Install, keyOf, population, valueFor } from "../data.ts";
 import { derive } from "../random.ts";
 import { runOpenLoop, type Task } from "../schedule.ts";
-import type { ScenarioContext, ScenarioResult } from "./context.ts";
+import { noUnexpectedStatus, type ScenarioContext, type ScenarioResult } from "./context.ts";
 
 export const CRUD_OPS = { get: "read", list: "read", "bulk-get": "read", put: "write", delete: "write" } as const;
 
@@ -152,6 +152,7 @@ export async function crudMix(ctx: ScenarioContext): Promise<ScenarioResult> {
         ok: result.dropped === 0 && result.abandoned === 0,
         detail: `${result.dropped} dropped, ${result.abandoned} unfinished at the end`,
       },
+      noUnexpectedStatus(ctx.recorder),
     ],
     opsByInstall,
   };

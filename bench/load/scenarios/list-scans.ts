@@ -7,7 +7,7 @@ import { call } from "../client.ts";
 import { type Fixture, type Install, makeValue } from "../data.ts";
 import { derive } from "../random.ts";
 import { runOpenLoop, type Task } from "../schedule.ts";
-import type { Check, ScenarioContext, ScenarioResult } from "./context.ts";
+import { type Check, noUnexpectedStatus, type ScenarioContext, type ScenarioResult } from "./context.ts";
 
 export const SCAN_OPS = { "list-page": "read", walk: "other" } as const;
 const NAMESPACE = "scans";
@@ -126,6 +126,7 @@ export async function listScans(ctx: ScenarioContext): Promise<ScenarioResult> {
     ok: mismatches === 0 && walks > 0,
     detail: `${walks} walks, ${mismatches} mismatched${firstMismatch.length ? `; first: ${firstMismatch[0]}` : ""}`,
   });
+  checks.push(noUnexpectedStatus(ctx.recorder));
   checks.push({
     name: "no walks dropped by the driver",
     ok: result.dropped === 0 && result.abandoned === 0,

@@ -1,17 +1,41 @@
 // db:migrate and db:rollback: dbmate for an ordinary run, the statement-by-statement careful
 // run with --safe. Either way the last thing printed on stdout is the execution record, as
 // JSON: what was applied or rolled back, when, and (with --safe) every statement's lock wait.
-import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { dbmate } from "../../db/migrate.ts";
 import { describeUrl, runSafe, SAFE_DEFAULTS } from "../../db/safe-migrate.ts";
-import { appliedVersions, recordsPresent } from "../../db/status.ts";
+import { appliedVersions, rollbackRisk } from "../../db/status.ts";
+import { parseCommandLine } from "../args.ts";
 import { count, databaseUrl, duration, printJson } from "./common.ts";
 
+const SAFE_FLAGS = `  --safe                   each statement on its own, bounded, with a lock preflight and retries
+  --lock-timeout D         with --safe: lock_timeout of each statement (default 2s)
+  --statement-timeout D    with --safe: statement_timeout of each statement (default 60s)
+  --retries N              with --safe: tries after a lock timeout (default 3)
+  --backoff D              with --safe: wait before the first retry, doubling (default 1s)
+  --url URL                the database (default: DATABASE_URL)`;
+
+export const USAGE = {
+  up: `bun run db:migrate [--safe] [--lock-timeout 2s] [--statement-timeout 60s] [--retries 3] [--backoff 1s] [--url URL]
+
+Applies every pending migration of db/migrations and prints the execution record (JSON).
+
+${SAFE_FLAGS}
+`,
+  down: `bun run db:rollback [--force] [--safe …] [--url URL]
+
+Rolls back the newest applied migration and prints the execution record (JSON). Refuses
+(exit 3) when that migration drops tables that hold rows, unless --force.
+
+  --force                  roll back even though it drops tables holding rows
+${SAFE_FLAGS}
+`,
+};
+
 export async function apply(direction: "up" | "down", argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const { values } = parseCommandLine(
+    USAGE[direction],
+    {
       url: { type: "string" },
       safe: { type: "boolean", default: false },
       force: { type: "boolean", default: false },
@@ -20,18 +44,23 @@ export async function apply(direction: "up" | "down", argv: string[]): Promise<n
       retries: { type: "string" },
       backoff: { type: "string" },
     },
-    strict: true,
-  });
+    { argv },
+  );
   const url = databaseUrl(values.url);
   const command = direction === "up" ? "migrate" : "rollback";
 
-  // The rollout plan allows a down migration only before data is onboarded.
-  if (direction === "down" && !values.force && (await recordsPresent(url))) {
-    process.stderr.write(
-      "refusing to roll back: ext_storage_records holds rows, and rolling back drops them.\n" +
-        "Prefer a forward fix; if the data may really go, run again with --force.\n",
-    );
-    return 3;
+  // The rollout plan allows dropping data only before it is onboarded: a rollback that
+  // drops tables holding rows needs --force; one that drops a function or an index does not.
+  if (direction === "down" && !values.force) {
+    const risk = await rollbackRisk(url);
+    if (risk.tablesWithRows.length > 0) {
+      process.stderr.write(
+        `refusing to roll back ${risk.file}: it drops tables that hold rows ` +
+          `(${risk.tablesWithRows.map((t) => `${t} holds rows`).join(", ")}).\n` +
+          "Prefer a forward fix; if the data may really go, run again with --force.\n",
+      );
+      return 3;
+    }
   }
 
   if (values.safe) {

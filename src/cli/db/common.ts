@@ -1,9 +1,16 @@
 // What the db:* commands share: the database URL, durations on the command line, exits.
 import { loadConfig } from "../../config.ts";
+import { usageError } from "../args.ts";
 
 /** --url, else DATABASE_URL; these commands never touch the embedded database. */
 export function databaseUrl(flag: string | undefined): string {
-  const url = flag ?? loadConfig().databaseUrl;
+  let configured: string | undefined;
+  try {
+    configured = loadConfig().databaseUrl;
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+  const url = flag ?? configured;
   if (url === undefined) usage("DATABASE_URL is not set (or pass --url postgres://…)");
   return url;
 }
@@ -25,8 +32,7 @@ export function count(name: string, raw: string | undefined, fallback: number, m
 }
 
 export function usage(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
+  return usageError(message);
 }
 
 export const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,17 +1,23 @@
 // bun run db:status [--json] [--exit-code] [--url …]
 // Which migrations the database has applied; with --exit-code, exits 1 while any is pending.
-import { parseArgs } from "node:util";
 import { describeUrl } from "../../db/safe-migrate.ts";
 import { migrationStatus } from "../../db/status.ts";
+import { parseCommandLine } from "../args.ts";
 import { databaseUrl, printJson } from "./common.ts";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string" },
-    json: { type: "boolean", default: false },
-    "exit-code": { type: "boolean", default: false },
-  },
-  strict: true,
+const USAGE = `bun run db:status [--json] [--exit-code] [--url URL]
+
+Lists the migrations of db/migrations, applied or pending, and applied versions with no file.
+
+  --json        machine-readable output
+  --exit-code   exit 1 while any migration is pending
+  --url URL     the database (default: DATABASE_URL)
+`;
+
+const { values } = parseCommandLine(USAGE, {
+  url: { type: "string" },
+  json: { type: "boolean", default: false },
+  "exit-code": { type: "boolean", default: false },
 });
 const url = databaseUrl(values.url);
 const status = await migrationStatus(url);
