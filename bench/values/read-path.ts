@@ -20,11 +20,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { parseCommandLine, usageError } from "../../src/cli/args.ts";
 import { prefixUpperBound } from "../../src/records/keys.ts";
 import { mintToken } from "../../src/tokens.ts";
-import { freePort } from "../../test/helpers/postgres.ts";
+import { onExit } from "../../tools/cleanup.ts";
+import { freePort } from "../../tools/postgres.ts";
 import { PGBENCH } from "../load/ceiling.ts";
 import { loadFixtures, valueFor } from "../load/data.ts";
 
@@ -32,21 +33,28 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const SECRET = "bench-values-secret-0123456789-abcdefgh";
 const KEYS = 100;
 
-const { values: args } = parseArgs({
-  options: {
-    before: { type: "string" },
-    requests: { type: "string", default: "3000" },
-    rounds: { type: "string", default: "3" },
-    concurrency: { type: "string", default: "4" },
-    "pgbench-seconds": { type: "string", default: "15" },
-  },
-  strict: true,
+const USAGE = `DATABASE_URL=postgres://… bun run bench:values -- --before DIR [options]
+
+The read path of values before and after they were stored as canonical text: the service of
+the checkout in DIR and this one, side by side on one database, then pgbench on the old and
+new statements in one run. Prints server CPU per request, latency and bytes.
+
+  --before DIR             a checkout (with node_modules) of the code to compare against
+  --requests N             requests per measurement (default 3000)
+  --rounds N               rounds of each measurement (default 3)
+  --concurrency N          clients at once (default 4)
+  --pgbench-seconds N      length of each pgbench run (default 15)
+`;
+
+const { values: args } = parseCommandLine(USAGE, {
+  before: { type: "string" },
+  requests: { type: "string", default: "3000" },
+  rounds: { type: "string", default: "3" },
+  concurrency: { type: "string", default: "4" },
+  "pgbench-seconds": { type: "string", default: "15" },
 });
 const databaseUrl = process.env.DATABASE_URL;
-if (args.before === undefined || databaseUrl === undefined) {
-  process.stderr.write("usage: DATABASE_URL=postgres://… bun run bench:values -- --before DIR\n");
-  process.exit(2);
-}
+if (args.before === undefined || databaseUrl === undefined) usageError(USAGE.split("\n")[0] as string);
 const beforeDir = args.before;
 const requests = Number(args.requests);
 const rounds = Number(args.rounds);
@@ -74,6 +82,8 @@ async function startServer(name: string, cwd: string): Promise<Server> {
     stdout: "ignore",
     stderr: "inherit",
   });
+  // stopped with the command, however it ends (tools/cleanup.ts)
+  onExit({ name: `${name} server ${proc.pid}`, stop: () => proc.kill(), force: () => proc.kill("SIGKILL") });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     const ok = await fetch(`${url}/readyz`).then(

@@ -2,20 +2,30 @@
 // Gives stored rows that lack it the canonical text of their value (value_json), in bounded
 // batches, while the service runs. Prints progress on stderr and a JSON record on stdout;
 // exit 0 when every install was visited, 1 when a bound stopped it first (run it again).
-import { parseArgs } from "node:util";
 import { connect } from "../../db/client.ts";
 import { backfillCanonicalValues } from "../../records/canonical-backfill.ts";
+import { parseCommandLine } from "../args.ts";
 import { count, databaseUrl, duration, printJson } from "./common.ts";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string" },
-    batch: { type: "string" },
-    installs: { type: "string" },
-    "max-batches": { type: "string" },
-    "max-time": { type: "string" },
-  },
-  strict: true,
+const USAGE = `bun run db:canonicalise [--batch 200] [--installs 100] [--max-batches 100000] [--max-time 10m] [--url URL]
+
+Gives stored rows that lack it the canonical text of their value, in bounded batches, while
+the service runs. Progress on stderr, a JSON record on stdout; exit 0 when every install was
+visited, 1 when a bound stopped it first (run it again).
+
+  --batch N          rows per batch (default 200)
+  --installs N       installs looked for per scan (default 100)
+  --max-batches N    stop after this many batches (default 100000)
+  --max-time T       stop after this long, e.g. 90s, 10m (default 10m)
+  --url URL          the database (default: DATABASE_URL)
+`;
+
+const { values } = parseCommandLine(USAGE, {
+  url: { type: "string" },
+  batch: { type: "string" },
+  installs: { type: "string" },
+  "max-batches": { type: "string" },
+  "max-time": { type: "string" },
 });
 const url = databaseUrl(values.url);
 const options = {
