@@ -5,11 +5,14 @@
 -- under concurrent writes never repeats a key and never skips one that lived throughout.
 -- The value is read only when asked for ($8): a CASE that is false never detoasts it. It
 -- comes back as jsonb's text, passed on to the client unparsed (see records.get).
+-- Byte cut (spec section 18): before_bytes is the size_bytes of the rows before this one in
+-- key order; a page holds the rows whose before_bytes is under $9 (so at least one), and the
+-- running sums are taken within the $7 rows, so the scan stops where it did before.
 -- returns: up to $7 rows plus, when the page is empty, one row with null record columns;
---   every row carries cleaned
+--   every row carries cleaned; record rows carry before_bytes
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 start after this key ('' for the first page),
 -- $5 prefix (lower bound, inclusive), $6 upper bound of the prefix range (exclusive),
--- $7 rows to return, $8 include values (bool)
+-- $7 rows to return, $8 include values (bool), $9 page byte limit (STORAGE_MAX_PAGE_BYTES)
 with expired_seen as (
   select 1 from ext_storage_records
   where install_id = $1 and tenant_id = $2 and namespace = $3
@@ -40,15 +43,24 @@ usage_adjusted as (
   where install_id = $1 and tenant_id = $2 and cleaned.n > 0
 ),
 page as (
-  select r.key, case when $8::bool then r.value::text end as value, r.revision, r.expires_at,
-         r.created_at, r.updated_at
-  from ext_storage_records r
-  where r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3
-    and r.key > $4::text and r.key >= $5::text and r.key < $6::text
-    and starts_with(r.key, $5::text)
-    and (r.expires_at is null or r.expires_at > now())
-  order by r.key
-  limit $7
+  select * from (
+    select r.key, case when $8::bool then r.value::text end as value, r.revision, r.expires_at,
+           r.created_at, r.updated_at,
+           coalesce(sum(r.size_bytes) over before_this, 0) as before_bytes,
+           coalesce(sum(r.size_bytes) over before_previous, 0) as before_previous_bytes
+    from ext_storage_records r
+    where r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3
+      and r.key > $4::text and r.key >= $5::text and r.key < $6::text
+      and starts_with(r.key, $5::text)
+      and (r.expires_at is null or r.expires_at > now())
+    window before_this as (order by r.key rows between unbounded preceding and 1 preceding),
+           before_previous as (order by r.key rows between unbounded preceding and 2 preceding)
+    order by r.key
+    limit $7
+  ) counted
+  -- the byte cut: the rows that start below $9 bytes, and the one after the last of them
+  -- (which tells the service that another page follows); nothing past it leaves the database
+  where counted.before_previous_bytes < $9
 )
 select cleaned.n as cleaned, page.*
 from cleaned left join page on true
