@@ -31,15 +31,25 @@ export const COMPILE_BOUND_MS = 1000;
 
 export type SchemaLimits = { maxSchemaBytes: number; maxValueBytes: number };
 
-const CANONICAL_KEYS = (v: unknown): string => {
+/** JSON with object members in sorted order: equal JSON values, equal strings. */
+function canonical(v: unknown): string {
   if (v === null || typeof v !== "object") return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(CANONICAL_KEYS).join(",")}]`;
+  let out: string;
+  if (Array.isArray(v)) {
+    out = "[";
+    for (let i = 0; i < v.length; i++) out += (i === 0 ? "" : ",") + canonical(v[i]);
+    return `${out}]`;
+  }
   const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${CANONICAL_KEYS(o[k])}`)
-    .join(",")}}`;
-};
+  const keys = Object.keys(o);
+  if (keys.length > 1) keys.sort();
+  out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    out += `${i === 0 ? "" : ","}${JSON.stringify(k)}:${canonical(o[k])}`;
+  }
+  return `${out}}`;
+}
 
 /**
  * uniqueItems in linear time: each item's canonical JSON (members sorted) into a map.
@@ -51,7 +61,7 @@ function uniqueItems(schema: boolean, data: unknown[]): boolean {
   if (!schema) return true;
   const seen = new Map<string, number>();
   for (let j = 0; j < data.length; j++) {
-    const k = CANONICAL_KEYS(data[j]);
+    const k = canonical(data[j]);
     const i = seen.get(k);
     if (i !== undefined) {
       uniqueItems.errors = [
