@@ -78,10 +78,20 @@ function resolveUrl(ref: string, base: string): URL | undefined {
   }
 }
 
+/** decodeURIComponent that answers undefined instead of throwing on a bad escape. */
+function decoded(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
 function pointerGet(root: Json, fragment: string): Json {
   let at: Json = root;
   for (const raw of fragment.split("/").slice(1)) {
-    const part = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+    const part = decoded(raw)?.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (part === undefined) return undefined;
     if (Array.isArray(at)) at = at[Number(part)];
     else if (isObj(at)) at = Object.hasOwn(at, part) ? at[part] : undefined;
     else return undefined;
@@ -239,7 +249,7 @@ class Graph {
         return {
           keyword,
           pointer: `${node.pointer}/${keyword}`,
-          message: `${keyword} "${ref}" does not point inside this schema: remote JSON Schema references are not loaded`,
+          message: `${keyword} "${ref}" does not resolve to a part of this schema (remote JSON Schema references are not loaded)`,
         };
       }
       for (const t of targets) {
@@ -252,7 +262,8 @@ class Graph {
   private resolve(ref: string, base: string, dynamic: boolean) {
     const url = resolveUrl(ref, base);
     if (url === undefined) return [];
-    const fragment = decodeURIComponent(url.hash.slice(1));
+    const fragment = decoded(url.hash.slice(1));
+    if (fragment === undefined) return [];
     url.hash = "";
     const found: Array<{ raw: Json; pointer: string; base: string }> = [];
     const doc =
@@ -391,7 +402,7 @@ export function schemaCost(
     problem: {
       keyword: culprit.keyword,
       pointer: culprit.pointer,
-      message: `validating a value of up to ${valueBytes} bytes against this schema could take too long; the costliest part is "${culprit.keyword}" at "${culprit.pointer}"`,
+      message: `validating a value of up to ${valueBytes} bytes against this schema could take too long; the costliest part is "${culprit.keyword}" at "${culprit.pointer}": simplify it or lower maxValueBytes`,
     },
   };
 }

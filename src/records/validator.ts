@@ -194,7 +194,7 @@ export function checkSchema(jsonSchema: unknown, limits: SchemaLimits): void {
   const cost = schemaCost(jsonSchema, limits.maxValueBytes, BUDGET_UNITS);
   if ("problem" in cost) {
     const { keyword, pointer, message } = cost.problem;
-    throw fail("INVALID_REQUEST", `jsonSchema: ${message}; simplify it or lower maxValueBytes`, { keyword, pointer });
+    throw fail("INVALID_REQUEST", `jsonSchema: ${message}`, { keyword, pointer });
   }
   if (cost.subschemas > MAX_SUBSCHEMAS) {
     throw fail(
