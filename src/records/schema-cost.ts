@@ -78,6 +78,15 @@ function resolveUrl(ref: string, base: string): URL | undefined {
   }
 }
 
+/** The base URI inside a schema: its $id resolved against the enclosing base. */
+function baseOf(schema: Obj, base: string): string {
+  if (typeof schema.$id !== "string") return base;
+  const url = resolveUrl(schema.$id, base);
+  if (url === undefined) return base;
+  url.hash = "";
+  return url.href;
+}
+
 /** decodeURIComponent that answers undefined instead of throwing on a bad escape. */
 function decoded(s: string): string | undefined {
   try {
@@ -116,15 +125,8 @@ class Graph {
   /** First pass: every $id, $anchor and $dynamicAnchor, so that $refs can be resolved. */
   index(schema: Json, pointer: string, base: string) {
     if (!isObj(schema)) return;
-    let here = base;
-    if (typeof schema.$id === "string") {
-      const url = resolveUrl(schema.$id, base);
-      if (url !== undefined) {
-        url.hash = "";
-        here = url.href;
-        this.ids.set(here, { raw: schema, pointer, base: here });
-      }
-    }
+    const here = baseOf(schema, base);
+    if (typeof schema.$id === "string") this.ids.set(here, { raw: schema, pointer, base: here });
     if (typeof schema.$anchor === "string")
       this.anchors.set(`${here}#${schema.$anchor}`, { raw: schema, pointer, base: here });
     if (typeof schema.$dynamicAnchor === "string") {
@@ -151,14 +153,7 @@ class Graph {
     }
     const known = this.nodes.get(schema);
     if (known !== undefined) return known;
-    let here = base;
-    if (typeof schema.$id === "string") {
-      const url = resolveUrl(schema.$id, base);
-      if (url !== undefined) {
-        url.hash = "";
-        here = url.href;
-      }
-    }
+    const here = baseOf(schema, base);
     const n: Node = { pointer, base: here, weight: 1, linear: 0, heaviest: "", inPlace: [], groups: [], raw: schema };
     this.nodes.set(schema, n);
     const at = (k: string) => `${pointer}/${escapePointer(k)}`;
