@@ -12,6 +12,8 @@ export type Config = Readonly<{
     maxBulkItems: number;
     maxBulkKeys: number;
     maxListLimit: number;
+    maxSchemaBytes: number;
+    maxPageBytes: number;
     quotaBytes: number;
     quotaRecords: number;
     rateLimit: number;
@@ -102,6 +104,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxBulkItems: int(env, "STORAGE_MAX_BULK_ITEMS", 500, 1, 10_000),
       maxBulkKeys: int(env, "STORAGE_MAX_BULK_KEYS", 1000, 1, 10_000),
       maxListLimit: int(env, "STORAGE_MAX_LIST_LIMIT", 1000, 1, 10_000),
+      // UTF-8 bytes of a namespace schema's JSON
+      maxSchemaBytes: int(env, "STORAGE_MAX_SCHEMA_BYTES", 65_536, 2, 16 * 1024 * 1024),
+      // record bytes (size_bytes) in one list page or bulk-get answer; at least one record is sent
+      maxPageBytes: int(env, "STORAGE_MAX_PAGE_BYTES", 4 * 1024 * 1024, 1),
       quotaBytes: int(env, "STORAGE_QUOTA_BYTES", 32 * 1024 * 1024, 0),
       quotaRecords: int(env, "STORAGE_QUOTA_RECORDS", 50_000, 0),
       // requests per install per second, burst twice that (0: no limit)

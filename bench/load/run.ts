@@ -13,13 +13,15 @@ import { BULK_OPS, bulkWrites } from "./scenarios/bulk-writes.ts";
 import { type ScenarioContext, type ScenarioResult, tokenCache } from "./scenarios/context.ts";
 import { CRUD_OPS, crudMix } from "./scenarios/crud-mix.ts";
 import { listScans, SCAN_OPS } from "./scenarios/list-scans.ts";
+import { NOISY_OPS, noisy } from "./scenarios/noisy.ts";
 import { cpuSeconds, externalTarget, machineCpu, rssMiB, startOwnServer, type Target } from "./server.ts";
 
-const CLASSES: Record<string, "read" | "write" | "other"> = { ...CRUD_OPS, ...BULK_OPS, ...SCAN_OPS };
+const CLASSES: Record<string, "read" | "write" | "other"> = { ...CRUD_OPS, ...BULK_OPS, ...SCAN_OPS, ...NOISY_OPS };
 const SCENARIOS: Record<SubName, (ctx: ScenarioContext) => Promise<ScenarioResult>> = {
   "crud-mix": crudMix,
   "bulk-writes": bulkWrites,
   "list-scans": listScans,
+  noisy,
 };
 
 export type RunHooks = {

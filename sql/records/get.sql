@@ -14,9 +14,12 @@
 -- value_json existed, or since by the previous release, which writes only jsonb) comes back
 -- as jsonb's text with value_from_jsonb, and the service canonicalises it (JSON.parse, then
 -- JSON.stringify) before any client sees it.
--- returns: one row per live record found, each with cleaned (rows deleted); when none is
---   found, exactly one row with cleaned and null record columns
--- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[])
+-- Byte cut (spec section 18): records are counted in request order; one whose preceding
+-- records already reach $5 bytes (size_bytes) comes back with fits = false and no value, so
+-- the database never ships more than about $5 bytes of values. The first always fits.
+-- returns: one row per live record found, each with cleaned (rows deleted) and fits; when
+--   none is found, exactly one row with cleaned and null record columns
+-- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[]), $5 byte limit (STORAGE_MAX_PAGE_BYTES)
 with expired_seen as (
   select 1 from ext_storage_records
   where install_id = $1 and tenant_id = $2 and namespace = $3
@@ -45,12 +48,20 @@ usage_adjusted as (
       updated_at = now()
   from cleaned
   where install_id = $1 and tenant_id = $2 and cleaned.n > 0
+),
+found as (
+  select r.*, coalesce(sum(r.size_bytes) over (order by k.ord rows between unbounded preceding and 1 preceding), 0)
+           as before_bytes
+  from unnest($4::text[]) with ordinality as k(key, ord)
+  join ext_storage_records r
+    on r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3 and r.key = k.key
+    and (r.expires_at is null or r.expires_at > now())
 )
 select cleaned.n as cleaned, r.key,
-       case when r.value_json_revision = r.revision then r.value_json::text else r.value::text end as value,
+       case when r.before_bytes < $5 then
+         case when r.value_json_revision = r.revision then r.value_json::text else r.value::text end
+       end as value,
        r.value_json_revision is distinct from r.revision as value_from_jsonb,
-       r.revision, r.expires_at, r.created_at, r.updated_at
+       r.revision, r.expires_at, r.created_at, r.updated_at, r.before_bytes < $5 as fits
 from cleaned
-left join ext_storage_records r
-  on r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3 and r.key = any($4::text[])
-  and (r.expires_at is null or r.expires_at > now())
+left join found r on true

@@ -16,5 +16,5 @@ const itemJson = (r: RecordMeta | StoredRecord) =>
 export const listPageJson = (page: { items: Array<RecordMeta | StoredRecord>; cursor: string | null }) =>
   `{"items":[${page.items.map(itemJson).join(",")}],"cursor":${str(page.cursor)}}`;
 
-export const bulkGetJson = (result: { items: StoredRecord[]; missing: string[] }) =>
-  `{"items":[${result.items.map(recordJson).join(",")}],"missing":${str(result.missing)}}`;
+export const bulkGetJson = (result: { items: StoredRecord[]; missing: string[]; unprocessed: string[] }) =>
+  `{"items":[${result.items.map(recordJson).join(",")}],"missing":${str(result.missing)},"unprocessed":${str(result.unprocessed)}}`;

@@ -59,7 +59,13 @@ export const ListPage = t.Object({
   items: t.Array(t.Object({ ...recordFields, value: t.Optional(t.Unknown()) })),
   cursor: t.Union([t.String(), t.Null()]),
 });
-export const BulkGetResponse = t.Object({ items: t.Array(Record), missing: t.Array(key) });
+export const BulkGetResponse = t.Object({
+  items: t.Array(Record),
+  missing: t.Array(key),
+  unprocessed: t.Array(key, {
+    description: "live records left out to keep the answer under STORAGE_MAX_PAGE_BYTES; ask for them again",
+  }),
+});
 export const BulkPutResponse = t.Object({
   items: t.Array(t.Object({ key, revision, created: t.Boolean(), expiresAt: t.Union([timestamp, t.Null()]) })),
 });

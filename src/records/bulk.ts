@@ -7,21 +7,39 @@ import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
 import type { LimitDefaults } from "./usage.ts";
 import { writeRecords } from "./write.ts";
 
-type FoundRow = RecordRow & { cleaned: number; key: string | null };
+type FoundRow = RecordRow & { cleaned: number; key: string | null; fits: boolean | null };
 
-/** bulk-get: 1 round trip (cleanup included). Items in request order. */
-export async function bulkGet(db: Database, install: Install, namespace: string, keys: readonly string[]) {
+/**
+ * bulk-get: 1 round trip (cleanup included). Items in request order, as many as fit in
+ * `maxPageBytes` (the first always does); the records past it are named in `unprocessed`,
+ * for the client to ask for again.
+ */
+export async function bulkGet(
+  db: Database,
+  install: Install,
+  namespace: string,
+  keys: readonly string[],
+  maxPageBytes: number,
+) {
   const wanted = checkBulkKeys(keys);
-  const rows = await db.run<FoundRow>("records.get", [install.installId, install.tenantId, namespace, wanted]);
-  const byKey = new Map(rows.filter((r) => r.key !== null).map((r) => [r.key as string, r as RecordRow]));
+  const rows = await db.run<FoundRow>("records.get", [
+    install.installId,
+    install.tenantId,
+    namespace,
+    wanted,
+    maxPageBytes,
+  ]);
+  const byKey = new Map(rows.filter((r) => r.key !== null).map((r) => [r.key as string, r]));
   const items: StoredRecord[] = [];
   const missing: string[] = [];
+  const unprocessed: string[] = [];
   for (const key of wanted) {
     const row = byKey.get(key);
     if (row === undefined) missing.push(key);
-    else items.push(toRecord(row));
+    else if (row.fits) items.push(toRecord(row as RecordRow));
+    else unprocessed.push(key);
   }
-  return { result: { items, missing }, cleaned: rows[0]?.cleaned ?? 0 };
+  return { result: { items, missing, unprocessed }, cleaned: rows[0]?.cleaned ?? 0 };
 }
 
 /** bulk-put: 4 round trips whatever the item count (see write.ts). */

@@ -14,10 +14,12 @@ const mismatch = (currentRevision: number | null) =>
   fail("REVISION_MISMATCH", "the record's revision does not match the precondition", { currentRevision });
 
 type FoundRow = RecordRow & { cleaned: number; key: string | null };
+type ListedRow = FoundRow & { before_bytes: string | number | null };
 
 /** GET: 1 round trip (expired-row cleanup included). `cleaned`: expired rows deleted. */
 export async function getRecord(db: Database, install: Install, namespace: string, key: string) {
-  const [row] = await db.run<FoundRow>("records.get", [install.installId, install.tenantId, namespace, [key]]);
+  // one key: the first record always fits the byte cut, whatever the limit
+  const [row] = await db.run<FoundRow>("records.get", [install.installId, install.tenantId, namespace, [key], 1]);
   const cleaned = row?.cleaned ?? 0;
   if (row?.key == null) return { record: undefined, cleaned };
   return { record: toRecord(row as RecordRow), cleaned };
@@ -91,6 +93,8 @@ export type ListOptions = {
   limit: number;
   cursor: string | undefined;
   values: boolean;
+  /** STORAGE_MAX_PAGE_BYTES: the page stops once its records' size_bytes reach it */
+  maxPageBytes: number;
   /** Also sweep the whole install's expired rows (the sampled sweep of every Nth list). */
   sweepInstall?: boolean;
 };
@@ -113,27 +117,30 @@ export async function listRecords(db: Database, install: Install, namespace: str
     prefixUpperBound(options.prefix),
     options.limit + 1,
     options.values,
+    options.maxPageBytes,
   ];
   let swept = 0;
-  let rows: FoundRow[];
+  let rows: ListedRow[];
   if (options.sweepInstall) {
     const [sweep, listed] = await db.transaction((q) =>
       Promise.all([
         q.run<{ cleaned: number }>("installs.sweep_expired", [install.installId, install.tenantId]),
-        q.run<FoundRow>("records.list", params),
+        q.run<ListedRow>("records.list", params),
       ]),
     );
     swept = sweep[0]?.cleaned ?? 0;
     rows = listed;
   } else {
-    rows = await db.run<FoundRow>("records.list", params);
+    rows = await db.run<ListedRow>("records.list", params);
   }
-  const found = rows.filter((r) => r.key !== null) as RecordRow[];
-  const items = found.slice(0, options.limit).map(options.values ? toRecord : toMeta);
+  const found = rows.filter((r) => r.key !== null);
+  // the rows that start under the byte limit, at most `limit`; a row past them means more
+  const fitting = found.filter((r, i) => i < options.limit && Number(r.before_bytes) < options.maxPageBytes);
+  const items = (fitting as RecordRow[]).map(options.values ? toRecord : toMeta);
   const last = items.at(-1);
   const page: ListPage = {
     items,
-    cursor: found.length > options.limit && last !== undefined ? encodeCursor(scope, last.key) : null,
+    cursor: found.length > fitting.length && last !== undefined ? encodeCursor(scope, last.key) : null,
   };
   return { page, cleaned: rows[0]?.cleaned ?? 0, swept };
 }

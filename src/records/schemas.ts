@@ -1,38 +1,19 @@
 // Namespace schemas: a JSON Schema (draft 2020-12) that every write's value must satisfy,
 // a default TTL and a per-namespace value size limit.
-import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { ValidateFunction } from "ajv/dist/2020.js";
 import type { Database, Queryable } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
-import { valueProblem } from "./values.ts";
+import { prepareValidator, type SchemaLimits } from "./validator.ts";
 
-/**
- * Compiles a schema, or refuses it with the compiler's reason. A fresh Ajv instance each
- * time: one instance refuses a second schema with an $id it already holds, and a shared one
- * would let an install's schema $ref another install's. Unknown keywords are ignored, as
- * JSON Schema says; "format" is an annotation only (no format vocabulary is loaded).
- */
-export function compileSchema(jsonSchema: unknown): ValidateFunction {
-  try {
-    const ajv = new Ajv2020({ allErrors: true, strict: false, validateSchema: true, loadSchema: undefined });
-    return ajv.compile(jsonSchema as object);
-  } catch (error) {
-    throw fail("INVALID_REQUEST", `jsonSchema is not a valid JSON Schema (draft 2020-12): ${(error as Error).message}`);
-  }
-}
-
-const MAX_REPORTED_ERRORS = 20;
-
-export const violations = (errors: readonly ErrorObject[] | null | undefined) =>
-  (errors ?? [])
-    .slice(0, MAX_REPORTED_ERRORS)
-    .map((e) => ({ path: e.instancePath, message: e.message ?? "is invalid" }));
+export { violations } from "./validator.ts";
 
 // Compiled validators by tenant, install, namespace and version: a version is never reused
 // within an install's life, so an entry never goes stale; the tenant is in the key because an
 // install_id freed by a purge can be taken by another tenant, whose versions start again.
-// Bounded; when full, the least recently used goes. Compiling costs milliseconds, a lookup
-// well under a microsecond.
+// Bounded; when full, the least recently used goes. Compiling costs milliseconds (at most
+// COMPILE_BOUND_MS, checked when the schema was put), a lookup well under a microsecond. A
+// PUT leaves its compiled validator here, so the first write after it does not compile again.
 const CACHE_MAX = 1000;
 const cache = new Map<string, ValidateFunction>();
 const counts = { hits: 0, compiles: 0 };
@@ -47,9 +28,28 @@ type SchemaRow = {
   max_value_bytes: number | null;
 };
 
-/** The validator of a namespace's schema version; compiled only when not cached. */
-export async function validatorFor(q: Queryable, install: Install, namespace: string, version: number) {
-  const id = `${install.tenantId}\u0000${install.installId}\u0000${namespace}\u0000${version}`;
+const cacheKey = (install: Install, namespace: string, version: number) =>
+  `${install.tenantId}\u0000${install.installId}\u0000${namespace}\u0000${version}`;
+
+function remember(id: string, validate: ValidateFunction) {
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(id, validate);
+}
+
+/**
+ * The validator of a namespace's schema version; compiled only when not cached. A schema
+ * stored before these checks existed is checked like a new one: one this service can no
+ * longer run safely (a backreference, an unbounded cost) refuses the write with a 400 that
+ * asks for a new schema, rather than running it.
+ */
+export async function validatorFor(
+  q: Queryable,
+  limits: SchemaLimits,
+  install: Install,
+  namespace: string,
+  version: number,
+) {
+  const id = cacheKey(install, namespace, version);
   const hit = cache.get(id);
   if (hit !== undefined) {
     counts.hits++;
@@ -59,10 +59,20 @@ export async function validatorFor(q: Queryable, install: Install, namespace: st
   }
   const [row] = await q.run<SchemaRow>("schemas.get", [install.installId, install.tenantId, namespace]);
   if (row === undefined || row.version !== version) throw new Error("schema version changed under the install lock");
-  const validate = compileSchema(row.json_schema);
+  let validate: ValidateFunction;
+  try {
+    validate = prepareValidator(row.json_schema, {
+      ...limits,
+      maxValueBytes: Math.min(limits.maxValueBytes, row.max_value_bytes ?? Number.POSITIVE_INFINITY),
+    });
+  } catch (error) {
+    throw fail(
+      "INVALID_REQUEST",
+      `the namespace's schema (version ${version}) can no longer be run; put a new one. ${(error as Error).message}`,
+    );
+  }
   counts.compiles++;
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-  cache.set(id, validate);
+  remember(id, validate);
   return validate;
 }
 
@@ -77,14 +87,21 @@ const toSchema = (row: SchemaRow) => ({
 
 /** PUT schema: 4 round trips (BEGIN, lock, write + version, COMMIT). It takes the install
  * lock, so no write of the namespace commits under the old version once this one is in force. */
-export async function putSchema(db: Database, install: Install, namespace: string, body: SchemaBody) {
-  // stored as jsonb like a value, so held to the same rules: a U+0000 or an unpaired
-  // surrogate in a string or key is refused by PostgreSQL, and 1e400 would become null
-  const problem = valueProblem(body.jsonSchema);
-  if (problem !== undefined) throw fail("INVALID_REQUEST", `jsonSchema: ${problem}`);
-  compileSchema(body.jsonSchema);
+export async function putSchema(
+  db: Database,
+  limits: SchemaLimits,
+  install: Install,
+  namespace: string,
+  body: SchemaBody,
+) {
+  // bounded before anything is stored: size, nesting, patterns, validation and compile cost
+  // for values up to the namespace's own size limit
+  const validate = prepareValidator(body.jsonSchema, {
+    ...limits,
+    maxValueBytes: Math.min(limits.maxValueBytes, body.maxValueBytes ?? Number.POSITIVE_INFINITY),
+  });
   const json = JSON.stringify(body.jsonSchema);
-  return writeInInstall(db, install, async (q, lock) => {
+  const result = await writeInInstall(db, install, async (q, lock) => {
     const version = (await lock).last_schema_version + 1;
     const [[row]] = await Promise.all([
       q.run<{ created: boolean }>("schemas.put", [
@@ -109,6 +126,8 @@ export async function putSchema(db: Database, install: Install, namespace: strin
       }),
     };
   });
+  remember(cacheKey(install, namespace, result.schema.version), validate);
+  return result;
 }
 
 /** GET schema: 1 round trip. */

@@ -4,7 +4,7 @@ import { fail } from "../errors.ts";
 import type { Install } from "./install.ts";
 
 export type Limits = { maxBytes: number; maxRecords: number; maxValueBytes: number };
-export type LimitDefaults = { quotaBytes: number; quotaRecords: number; maxValueBytes: number };
+export type LimitDefaults = { quotaBytes: number; quotaRecords: number; maxValueBytes: number; maxSchemaBytes: number };
 
 export const limitsOf = (
   row: { max_bytes: number | null; max_records: number | null } | undefined,

@@ -80,7 +80,7 @@ export async function writeRecords(
 
     // 422: the schema version in force now, which the install lock keeps in force until commit
     if (schema.schema_version !== null) {
-      const validate = await validatorFor(q, install, namespace, schema.schema_version);
+      const validate = await validatorFor(q, defaults, install, namespace, schema.schema_version);
       const errors = prepared.flatMap((p, index) =>
         validate(p.item.value) ? [] : violations(validate.errors).map((v) => ({ ...at(index), ...v })),
       );

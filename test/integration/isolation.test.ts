@@ -41,7 +41,11 @@ describe("install isolation", () => {
 
     expect((await ci.get("ns", "secret")).status).toBe(404);
     expect((await ci.list("ns")).body).toEqual({ items: [], cursor: null });
-    expect((await ci.bulk("ns", "bulk-get", { keys: ["secret"] })).body).toEqual({ items: [], missing: ["secret"] });
+    expect((await ci.bulk("ns", "bulk-get", { keys: ["secret"] })).body).toEqual({
+      items: [],
+      missing: ["secret"],
+      unprocessed: [],
+    });
     expect((await ci.call("GET", "/v1/namespaces")).body).toEqual({ namespaces: [] });
     for (const res of [
       await ci.put("ns", "secret", { value: "stolen" }),

@@ -96,13 +96,11 @@ describe("namespace schemas", () => {
     expect((await c.put("todos", "t1", { value: { title: "milk", done: false } })).status).toBe(201);
     const bad = await c.put("todos", "t2", { value: { title: 7, done: "no", extra: 1 } });
     expect([bad.status, bad.body.error.code]).toEqual([422, "SCHEMA_VIOLATION"]);
-    expect(bad.body.error.details.errors).toEqual(
-      expect.arrayContaining([
-        { path: "/title", message: expect.any(String) },
-        { path: "/done", message: expect.any(String) },
-        { path: "", message: expect.stringContaining("additional") },
-      ]),
-    );
+    // the first violation found, not all: collecting every one costs in proportion to the
+    // value times the schema (docs/decisions.md, "Fairness between installs")
+    expect(bad.body.error.details.errors).toEqual([{ path: expect.any(String), message: expect.any(String) }]);
+    const one = await c.put("todos", "t3", { value: { title: 7, done: false } });
+    expect(one.body.error.details.errors).toEqual([{ path: "/title", message: expect.any(String) }]);
     const bulk = await c.bulk("todos", "bulk-put", {
       items: [
         { key: "a", value: { title: "ok", done: true } },
@@ -159,14 +157,14 @@ describe("namespace schemas", () => {
     expect((await schemaOnly.get("ns", "k")).status).toBe(403);
   });
 
-  test("validators are compiled once per version, not per write", async () => {
+  test("validators are compiled once per version, at PUT, not per write", async () => {
     const c = await as();
     await c.call("PUT", schemaPath("todos"), { jsonSchema: todo });
     const before = validatorCacheStats();
     for (let i = 0; i < 5; i++) await c.put("todos", `k${i}`, { value: { title: `t${i}`, done: false } });
     const after = validatorCacheStats();
-    expect(after.compiles - before.compiles).toBe(1);
-    expect(after.hits - before.hits).toBe(4);
+    expect(after.compiles - before.compiles).toBe(0);
+    expect(after.hits - before.hits).toBe(5);
   });
 
   test("a schema change racing writes: no write that starts after the change slips through under the old version", async () => {

@@ -11,7 +11,7 @@ import { type FreshDatabase, freshDatabase } from "../helpers/databases.ts";
 import { newInstall } from "../helpers/server.ts";
 
 const LIMIT_MS = 300;
-const defaults = { quotaBytes: 1 << 20, quotaRecords: 1000, maxValueBytes: 65_536 };
+const defaults = { quotaBytes: 1 << 20, quotaRecords: 1000, maxValueBytes: 65_536, maxSchemaBytes: 65_536 };
 
 let fresh: FreshDatabase;
 let db: Database;

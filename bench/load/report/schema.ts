@@ -40,7 +40,7 @@ const Spread = t.Object({
 });
 
 export const SubScenario = t.Object({
-  name: t.Union([t.Literal("crud-mix"), t.Literal("bulk-writes"), t.Literal("list-scans")]),
+  name: t.Union([t.Literal("crud-mix"), t.Literal("bulk-writes"), t.Literal("list-scans"), t.Literal("noisy")]),
   skipped: t.Union([t.String(), t.Null()]),
   measuredSeconds: num,
   offeredOpsPerSec: nullableNum,

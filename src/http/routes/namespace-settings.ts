@@ -17,7 +17,7 @@ export function settingsRoutes({ db, config, admission }: RouteDeps) {
     .put(
       "/v1/namespaces/:ns/schema",
       async ({ request, body, set }) => {
-        const { created, schema } = await putSchema(db, installOf(request), namespaceOf(request), body);
+        const { created, schema } = await putSchema(db, config.limits, installOf(request), namespaceOf(request), body);
         set.status = created ? 201 : 200;
         return schema;
       },

@@ -123,6 +123,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         const query = listQuery(request, limits.maxListLimit);
         const { page, cleaned, swept } = await listRecords(db, install, namespaceOf(request), {
           ...query,
+          maxPageBytes: limits.maxPageBytes,
           sweepInstall: sampleSweep(),
         });
         metrics.countCleanup("list", install, cleaned);
@@ -149,7 +150,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       "/v1/namespaces/:ns/bulk-get",
       async ({ request, body, set }) => {
         const install = installOf(request);
-        const { result, cleaned } = await bulkGet(db, install, namespaceOf(request), body.keys);
+        const { result, cleaned } = await bulkGet(db, install, namespaceOf(request), body.keys, limits.maxPageBytes);
         metrics.countCleanup("bulk_get", install, cleaned);
         return json(set, bulkGetJson(result));
       },
