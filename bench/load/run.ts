@@ -67,13 +67,14 @@ export async function runSub(
     shouldStop: () => Date.now() > deadline,
   };
   const before = await db?.deadlocks();
-  const rss: number[] = [];
+  // [seconds after the warm-up, MiB], one a second: the soak's RSS curve and slope
+  const rss: [number, number][] = [];
   const cpu0 = { machine: machineCpu(), server: cpuSeconds(target.pid), driver: cpuSeconds(process.pid) };
   const t0 = performance.now();
   const timer = setInterval(() => {
     const elapsed = performance.now() - t0;
     const r = rssMiB(target.pid);
-    if (r !== undefined && elapsed > warmupMs) rss.push(r);
+    if (r !== undefined && elapsed > warmupMs) rss.push([Math.round((elapsed - warmupMs) / 100) / 10, r]);
     hooks.onTick?.(sub, recorder, elapsed);
   }, 1000);
   let result: ScenarioResult;

@@ -5,7 +5,7 @@ import { stepHeld } from "../../bench/load/find-max.ts";
 import { parseOptions } from "../../bench/load/options.ts";
 import { progressLine } from "../../bench/load/progress.ts";
 import { Recorder } from "../../bench/load/recorder.ts";
-import { buildSub } from "../../bench/load/report/build.ts";
+import { buildSub, rssSlopeMiBPerHour } from "../../bench/load/report/build.ts";
 import { renderHtml } from "../../bench/load/report/html.ts";
 import { ReportSchema } from "../../bench/load/report/schema.ts";
 import { ROLLOUT_SLOS, verdicts } from "../../bench/load/report/slo.ts";
@@ -47,7 +47,10 @@ function sampleReport(slowWrites = false) {
       deadlocks: { before: 3, after: 3 },
       rowsByInstall: new Map([["i-1", 4]]),
       rowsSource: "database",
-      rss: [80, 90],
+      rss: [
+        [1, 80],
+        [2, 90],
+      ],
       cpu: { cores: 2, machinePercent: 100, serverPercent: 40, driverPercent: 10, loadAverage1m: 1 },
       slos: ROLLOUT_SLOS,
     },
@@ -96,7 +99,9 @@ describe("load report", () => {
     expect(table).toContain("crud-mix: PASS");
     expect(table).toMatch(/get\s+read\s+1000\s+0/);
     const html = renderHtml(report);
-    expect(html.match(/<svg /g)?.length).toBe(2);
+    // latency over time, latency by percentile, and the server's RSS over time
+    expect(html.match(/<svg /g)?.length).toBe(3);
+    expect(html).toContain("server RSS over time");
     expect(html).toContain("<path d=");
     // nothing loaded from elsewhere: no scripts, links or remote URLs besides the SVG namespace
     expect(html).not.toMatch(/<script|<link|src=|url\(/);
@@ -120,5 +125,28 @@ describe("load report", () => {
     expect(progressLine("crud-mix", recorder, 1500)).toBe(
       "crud-mix 1 s | 100 ops/s | p95 read 3.0 ms write – | 101 ops, 1 errors",
     );
+  });
+});
+
+describe("soak figures", () => {
+  test("the RSS slope is taken over the second half of the run, in MiB an hour", () => {
+    // warm-up growth in the first half (ignored), then a steady leak of 1 MiB a minute
+    const samples: [number, number][] = [];
+    for (let t = 0; t <= 1200; t += 10) samples.push([t, t < 600 ? 50 + t / 10 : 110 + (t - 600) / 60]);
+    expect(rssSlopeMiBPerHour(samples)).toBeCloseTo(60, 1);
+    const flat: [number, number][] = samples.map(([t]) => [t, t < 600 ? 50 + t / 10 : 110]);
+    expect(rssSlopeMiBPerHour(flat)).toBe(0);
+    expect(rssSlopeMiBPerHour(samples.slice(0, 5))).toBeNull();
+  });
+
+  test("a report carries the RSS curve, its slope and the p99 of each minute", () => {
+    const sub = sampleReport().subScenarios[0];
+    expect(sub?.server.rssTimeline).toEqual([
+      [1, 80],
+      [2, 90],
+    ]);
+    expect(sub?.server.rssSlopeMiBPerHour).toBeNull(); // two samples say nothing
+    expect(sub?.minutes.length).toBeGreaterThan(0);
+    expect(sub?.minutes[0]).toMatchObject({ minute: 0 });
   });
 });

@@ -27,7 +27,8 @@ export type SubExtras = {
   deadlocks: { before: number; after: number } | undefined;
   rowsByInstall: Map<string, number> | undefined;
   rowsSource: string;
-  rss: number[];
+  /** [seconds after the warm-up, MiB] of the server, sampled once a second */
+  rss: [number, number][];
   /** the cluster's own placement on Citus; hashtext over 32 shards otherwise */
   placement?: Placement;
   cpu: SubReport["cpu"];
@@ -52,7 +53,9 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
     operations: count,
     errors,
   };
-  const rssMax = x.rss.length === 0 ? null : Math.round(Math.max(...x.rss) * 10) / 10;
+  const mib = x.rss.map(([, m]) => m);
+  const rssMax = mib.length === 0 ? null : Math.round(Math.max(...mib) * 10) / 10;
+  const rssSlope = rssSlopeMiBPerHour(x.rss);
   const slos = verdicts(measured, x.slos);
   const checksOk = result.checks.every((c) => c.ok);
   const rows: (Spread & { source: string }) | null =
@@ -81,7 +84,13 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
     targets:
       x.name !== "crud-mix"
         ? []
-        : targets({ ...measured, p999Ms: all.count === 0 ? null : ms(all.percentile(99.9)), rssMaxMiB: rssMax }),
+        : targets({
+            ...measured,
+            p999Ms: all.count === 0 ? null : ms(all.percentile(99.9)),
+            rssMaxMiB: rssMax,
+            // a slope over less than ten minutes says more about warm-up than about leaks
+            rssSlopeMiBPerHour: seconds >= 600 ? rssSlope : null,
+          }),
     database: {
       deadlocks: x.deadlocks === undefined ? null : { ...x.deadlocks, delta: x.deadlocks.after - x.deadlocks.before },
       shards: {
@@ -93,7 +102,9 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
     },
     server: {
       rssMaxMiB: rssMax,
-      rssMeanMiB: x.rss.length === 0 ? null : Math.round((x.rss.reduce((a, b) => a + b, 0) / x.rss.length) * 10) / 10,
+      rssMeanMiB: mib.length === 0 ? null : Math.round((mib.reduce((a, b) => a + b, 0) / mib.length) * 10) / 10,
+      rssSlopeMiBPerHour: rssSlope,
+      rssTimeline: thin(x.rss, 720),
     },
     cpu: x.cpu,
     timeline: recorder.seconds.map((s, second) => ({
@@ -102,6 +113,7 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
       read: point(s.read),
       write: point(s.write),
     })),
+    minutes: perMinute(recorder),
     histograms: { read: bucketsMs(read), write: bucketsMs(write) },
     verdict:
       result.skipped !== undefined
@@ -110,6 +122,56 @@ export function buildSub(recorder: Recorder, result: ScenarioResult, x: SubExtra
           ? "pass"
           : "fail",
   };
+}
+
+/**
+ * The least-squares slope of RSS over time, in MiB an hour, over the samples of the second
+ * half of the run: the first half holds the warm-up of caches, pools and the JIT, whose
+ * growth is not a leak. Null with fewer than ten samples there.
+ */
+export function rssSlopeMiBPerHour(samples: readonly (readonly [number, number])[]): number | null {
+  const last = samples.at(-1)?.[0] ?? 0;
+  const tail = samples.filter(([t]) => t >= last / 2);
+  if (tail.length < 10) return null;
+  const n = tail.length;
+  const mt = tail.reduce((a, [t]) => a + t, 0) / n;
+  const mm = tail.reduce((a, [, m]) => a + m, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [t, m] of tail) {
+    num += (t - mt) * (m - mm);
+    den += (t - mt) ** 2;
+  }
+  return den === 0 ? 0 : Math.round((num / den) * 3600 * 100) / 100;
+}
+
+/** At most `max` samples, evenly picked (the last one always kept), for the report's curve. */
+function thin<T>(samples: readonly T[], max: number): T[] {
+  if (samples.length <= max) return [...samples];
+  const step = samples.length / max;
+  const out = Array.from({ length: max - 1 }, (_, i) => samples[Math.floor(i * step)] as T);
+  out.push(samples.at(-1) as T);
+  return out;
+}
+
+/** Per minute after the warm-up: requests, errors and the p99 of each class. */
+function perMinute(recorder: Recorder) {
+  const out: { minute: number; count: number; errors: number; readP99Ms: number | null; writeP99Ms: number | null }[] =
+    [];
+  for (let start = 0; start < recorder.seconds.length; start += 60) {
+    const secs = recorder.seconds.slice(start, start + 60);
+    const read = mergeAll(secs.map((s) => s.read));
+    const write = mergeAll(secs.map((s) => s.write));
+    const other = mergeAll(secs.map((s) => s.other));
+    out.push({
+      minute: start / 60,
+      count: read.count + write.count + other.count,
+      errors: secs.reduce((a, s) => a + s.errors, 0),
+      readP99Ms: read.count === 0 ? null : ms(read.percentile(99)),
+      writeP99Ms: write.count === 0 ? null : ms(write.percentile(99)),
+    });
+  }
+  return out;
 }
 
 const git = (...args: string[]) => spawnSync("git", args, { encoding: "utf8" }).stdout?.trim() ?? "";

@@ -127,6 +127,27 @@ function section(s: SubReport): string {
     PCT_TICKS,
     5,
   );
+  const rssPoints = s.server.rssTimeline.map(([t, m]) => [t, m] as [number, number]);
+  const lastSecond = Math.max(1, rssPoints.at(-1)?.[0] ?? 1);
+  const rssCurve =
+    rssPoints.length < 2
+      ? ""
+      : chart(
+          `server RSS over time (MiB; slope over the second half ${s.server.rssSlopeMiBPerHour ?? "–"} MiB/h)`,
+          [{ label: "RSS MiB", points: rssPoints }],
+          "seconds after warm-up",
+          [0, 0.25, 0.5, 0.75, 1].map((f) => [Math.round(f * lastSecond), String(Math.round(f * lastSecond))]),
+          lastSecond,
+        );
+  const minuteRows =
+    s.minutes.length < 2
+      ? ""
+      : `<table><tr><th>minute</th><th>requests</th><th>errors</th><th>read p99 ms</th><th>write p99 ms</th></tr>${s.minutes
+          .map(
+            (m) =>
+              `<tr class="${m.errors === 0 ? "ok" : "bad"}"><td>${m.minute}</td><td>${m.count}</td><td>${m.errors}</td><td>${m.readP99Ms ?? "–"}</td><td>${m.writeP99Ms ?? "–"}</td></tr>`,
+          )
+          .join("")}</table>`;
   const shards = s.database.shards;
   return `<section><h2>${esc(s.name)} — ${esc(s.verdict)}${s.skipped ? ` (${esc(s.skipped)})` : ""}</h2>
 <p>measured ${s.measuredSeconds} s; offered ${s.offeredOpsPerSec ?? "closed loop"} ops/s; achieved ${s.achievedOpsPerSec} ops/s;
@@ -134,7 +155,7 @@ deadlocks ${s.database.deadlocks === null ? "unknown" : s.database.deadlocks.del
 shard spread (32) operations max/mean ${shards.operations.maxMeanRatio.toFixed(2)}${shards.rows === null ? "" : `, rows max/mean ${shards.rows.maxMeanRatio.toFixed(2)}`};
 server RSS max ${s.server.rssMaxMiB ?? "unknown"} MiB</p>
 <table><tr><th>operation</th><th>class</th><th>count</th><th>errors</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr>${rows}</table>
-<div class="charts">${overTime}${distribution}</div>
+<div class="charts">${overTime}${distribution}${rssCurve}</div>${minuteRows}
 <table><tr><th></th><th>what</th><th></th><th>value</th></tr>${verdictRows}</table></section>`;
 }
 

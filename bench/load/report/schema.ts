@@ -62,7 +62,24 @@ export const SubScenario = t.Object({
       rows: t.Union([t.Intersect([Spread, t.Object({ source: t.String() })]), t.Null()]),
     }),
   }),
-  server: t.Object({ rssMaxMiB: nullableNum, rssMeanMiB: nullableNum }),
+  server: t.Object({
+    rssMaxMiB: nullableNum,
+    rssMeanMiB: nullableNum,
+    /** least-squares slope over the second half of the run, MiB an hour (a leak shows here) */
+    rssSlopeMiBPerHour: nullableNum,
+    /** [seconds after warm-up, MiB], at most 720 points */
+    rssTimeline: t.Array(t.Tuple([num, num])),
+  }),
+  /** per minute after warm-up: requests, errors, p99 of reads and writes */
+  minutes: t.Array(
+    t.Object({
+      minute: t.Integer({ minimum: 0 }),
+      count: num,
+      errors: num,
+      readP99Ms: nullableNum,
+      writeP99Ms: nullableNum,
+    }),
+  ),
   /**
    * CPU of the whole run, in % of one core (200 = both of two cores busy): the machine, the
    * server (when the driver started it) and the driver. The rest of machinePercent is

@@ -44,7 +44,9 @@ export function verdicts(m: Measured, t: Thresholds): Verdict[] {
 }
 
 /** The load targets for this two-core machine (crud-mix): reported, never the exit code. */
-export function targets(m: Measured & { p999Ms: number | null; rssMaxMiB: number | null }): Verdict[] {
+export function targets(
+  m: Measured & { p999Ms: number | null; rssMaxMiB: number | null; rssSlopeMiBPerHour?: number | null },
+): Verdict[] {
   const at = (name: string, metric: string, threshold: number, value: number | null): Verdict => ({
     name,
     metric,
@@ -58,5 +60,9 @@ export function targets(m: Measured & { p999Ms: number | null; rssMaxMiB: number
     at("p99.9 ≤ 50 ms", "all.p999Ms", 50, m.p999Ms),
     at("zero errors", "errors", 0, m.errors),
     at("server RSS ≤ 200 MiB", "server.rssMaxMiB", 200, m.rssMaxMiB),
+    // a soak (ten minutes or more): RSS must not keep growing once warm
+    ...(m.rssSlopeMiBPerHour === undefined || m.rssSlopeMiBPerHour === null
+      ? []
+      : [at("server RSS slope ≤ 5 MiB/h", "server.rssSlopeMiBPerHour", 5, m.rssSlopeMiBPerHour)]),
   ];
 }

@@ -59,7 +59,14 @@ function subTable(s: SubReport): string {
         : `, rows max/mean ${d.shards.rows.maxMeanRatio.toFixed(2)} (${d.shards.rows.source})`),
   );
   lines.push(
-    `server RSS: ${s.server.rssMaxMiB === null ? "unknown (not started by the driver)" : `max ${s.server.rssMaxMiB} MiB, mean ${s.server.rssMeanMiB} MiB`}`,
+    `server RSS: ${s.server.rssMaxMiB === null ? "unknown (not started by the driver)" : `max ${s.server.rssMaxMiB} MiB, mean ${s.server.rssMeanMiB} MiB, slope ${s.server.rssSlopeMiBPerHour ?? "–"} MiB/h (second half)`}`,
+    ...(s.minutes.length < 2
+      ? []
+      : [
+          `per minute (requests / errors / read p99 / write p99 ms): ${s.minutes
+            .map((m) => `${m.minute}: ${m.count}/${m.errors}/${m.readP99Ms ?? "–"}/${m.writeP99Ms ?? "–"}`)
+            .join("  ")}`,
+        ]),
   );
   lines.push(
     `CPU (% of one core, ${s.cpu.cores} cores): machine ${s.cpu.machinePercent}, server ${s.cpu.serverPercent ?? "?"}, ` +
