@@ -73,30 +73,30 @@ async function head(db: Database, ref: InstallRef): Promise<{ text: string; sche
 /**
  * The export as a byte stream pulled by its reader: the next page is read from the
  * database only once the previous one was taken (the response's backpressure), and a
- * reader that cancels (a client gone) stops it before its next page. A database error
- * after the first bytes errors the stream: the response is cut short without its end
- * line, which an import refuses.
+ * reader that cancels (a client gone) stops it before its next page. The head is read
+ * before the stream is handed out, so a database that cannot answer is a 503, not a 200
+ * cut short; a database error after that errors the stream: the response is cut short
+ * without its end line, which an import refuses.
  */
-export function exportInstall(
+export async function exportInstall(
   db: Database,
   ref: InstallRef,
   page: PageBounds = EXPORT_PAGE,
-): ReadableStream<Uint8Array> {
+): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
+  const first = await head(db, ref);
+  const schemas = first.schemas;
   let started = false;
   let done = false;
   let after: [string, string] = ["", ""];
   let records = 0;
-  let schemas = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (done) return;
         if (!started) {
           started = true;
-          const h = await head(db, ref);
-          schemas = h.schemas;
-          controller.enqueue(encoder.encode(h.text));
+          controller.enqueue(encoder.encode(first.text));
           return;
         }
         const rows = await db.run<RecordRow>("records.export", [
@@ -109,17 +109,16 @@ export function exportInstall(
         ]);
         if (done) return; // cancelled while the page was read
         const last = rows.at(-1);
-        if (last !== undefined) {
-          records += rows.length;
-          after = [last.namespace, last.key];
-          controller.enqueue(encoder.encode(rows.map(recordLine).join("")));
-        }
-        // a full page may have more behind it; a page cut short by its bytes too
+        // the walk ends at the first empty page: a short one may have been cut by its bytes
         if (last === undefined) {
           done = true;
           controller.enqueue(encoder.encode(`${str({ type: "end", records, schemas })}\n`));
           controller.close();
+          return;
         }
+        records += rows.length;
+        after = [last.namespace, last.key];
+        controller.enqueue(encoder.encode(rows.map(recordLine).join("")));
       },
       cancel() {
         done = true;

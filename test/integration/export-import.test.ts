@@ -1,6 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { buildApp, serveOptions } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { connect } from "../../src/db/client.ts";
+import { createLogger } from "../../src/log.ts";
 import { sql, storedRows } from "../helpers/db.ts";
-import { adminClient, client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
+import { freePort } from "../helpers/postgres.ts";
+import {
+  adminClient,
+  client,
+  newInstall,
+  startServer,
+  TEST_SECRET,
+  type TestServer,
+  tokenFor,
+} from "../helpers/server.ts";
 
 let server: TestServer;
 let admin: Awaited<ReturnType<typeof adminClient>>;
@@ -280,6 +293,32 @@ describe("export and import of an install", () => {
       expect(await storedRows(install.installId)).toBe(0);
     } finally {
       await small.close();
+    }
+  });
+
+  test("a database that cannot answer is a 503 for both, never a 200 cut short", async () => {
+    const config = loadConfig({ ...process.env, STORAGE_JWT_SECRET: TEST_SECRET, LOG_LEVEL: "silent" });
+    const db = connect(`postgres://nobody@127.0.0.1:${await freePort()}/none`, { poolMax: 1, prepare: true });
+    const app = buildApp({ config, db, log: createLogger("silent"), jwtSecret: TEST_SECRET });
+    app.listen({ port: 0, hostname: "127.0.0.1", ...serveOptions(config) });
+    try {
+      const url = `http://127.0.0.1:${app.server?.port}${base(newInstall())}`;
+      const headers = { authorization: `Bearer ${adminToken}`, "content-type": "application/x-ndjson" };
+      const out = await fetch(`${url}/export`, { headers });
+      const into = await fetch(`${url}/import`, {
+        method: "POST",
+        headers,
+        body: ndjson(header(newInstall()), end(0)),
+      });
+      for (const res of [out, into]) {
+        expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([
+          503,
+          "UNAVAILABLE",
+        ]);
+      }
+    } finally {
+      await app.server?.stop(true);
+      await db.close(0);
     }
   });
 });

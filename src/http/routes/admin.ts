@@ -72,8 +72,8 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
     )
     .get(
       "/admin/v1/tenants/:tid/installs/:iid/export",
-      ({ request }) =>
-        new Response(exportInstall(db, installRef(request)), {
+      async ({ request }) =>
+        new Response(await exportInstall(db, installRef(request)), {
           headers: { "content-type": "application/x-ndjson" },
         }),
       {
