@@ -91,8 +91,8 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
         const ref = installRef(request);
         const reader = new ImportReader(lineSchemas, limits.maxValueBytes);
         const bounds = {
-          // a schema line may be as large as a schema PUT's body; a record line is bounded by
-          // its value's limit, checked once it is parsed
+          // a record line holds a value and its fields; a schema line may be as large as a
+          // schema PUT's body
           maxLineBytes: Math.max(limits.maxValueBytes + LINE_OVERHEAD_BYTES, limits.maxBodyBytes),
           maxTotalBytes: limits.maxImportBytes,
         };
