@@ -29,6 +29,13 @@ export type ImportLineSchemas = {
 };
 
 type Checker = ReturnType<typeof TypeCompiler.Compile>;
+export type LineChecks = Readonly<Record<keyof ImportLineSchemas, Checker>>;
+
+/** The line schemas compiled, once per route rather than once per import. */
+export const compileLineSchemas = (schemas: ImportLineSchemas): LineChecks =>
+  Object.fromEntries(
+    Object.entries(schemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
+  ) as LineChecks;
 type Limits = { maxBytes: number | null; maxRecords: number | null };
 type SchemaLine = {
   namespace: string;
@@ -82,7 +89,6 @@ function atLine<T>(line: number, check: () => T): T {
  * further on still comes first, as the contract's order of errors wants.
  */
 export class ImportReader {
-  private readonly check: Record<keyof ImportLineSchemas, Checker>;
   private stage: "start" | "head" | "records" | "ended" = "start";
   private plan: ImportPlan = {
     extensionId: "",
@@ -97,14 +103,10 @@ export class ImportReader {
   private readonly violating: Array<Record<string, unknown>> = [];
 
   constructor(
-    lineSchemas: ImportLineSchemas,
+    private readonly check: LineChecks,
     private readonly maxValueBytes: number,
     private readonly now = Date.now(),
-  ) {
-    this.check = Object.fromEntries(
-      Object.entries(lineSchemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
-    ) as Record<keyof ImportLineSchemas, Checker>;
-  }
+  ) {}
 
   line(text: string, number: number): void {
     if (this.stage === "ended") throw bad(number, "nothing may follow the end line");

@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import { fail } from "../../errors.ts";
 import { adminUsage, type InstallRef, purgeInstall, setLimits } from "../../records/admin.ts";
 import { exportInstall } from "../../records/export.ts";
-import { applyImport, ImportReader } from "../../records/import.ts";
+import { applyImport, compileLineSchemas, ImportReader } from "../../records/import.ts";
 import { decodeSegment } from "../../records/keys.ts";
 import { bodyGate, gate, streamGate } from "../gate.ts";
 import { checkNdjsonType, ndjsonLines } from "../ndjson.ts";
@@ -34,13 +34,13 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
   const admin = gate(admission, "storage:admin");
   const tags = ["admin"];
   const { limits } = config;
-  const lineSchemas = {
+  const lineChecks = compileLineSchemas({
     install: S.ExportInstallLine,
     limits: S.ExportLimitsLine,
     schema: S.ExportSchemaLine(limits.maxValueBytes),
     record: S.ExportRecordLine,
     end: S.ExportEndLine,
-  };
+  });
   const ndjson = (schema: TSchema) => ({ "application/x-ndjson": { schema } });
   return new Elysia({ name: "admin" })
     .get(
@@ -89,7 +89,7 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
       "/admin/v1/tenants/:tid/installs/:iid/import",
       async ({ request }) => {
         const ref = installRef(request);
-        const reader = new ImportReader(lineSchemas, limits.maxValueBytes);
+        const reader = new ImportReader(lineChecks, limits.maxValueBytes);
         const bounds = {
           // a record line holds a value and its fields; a schema line may be as large as a
           // schema PUT's body
