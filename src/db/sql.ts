@@ -39,6 +39,7 @@ export const QUERY_NAMES = [
   "transactions.identity",
   "transactions.outcome",
   "transactions.end_backend",
+  "transactions.ordered_scan",
 ] as const;
 
 export type QueryName = (typeof QUERY_NAMES)[number];

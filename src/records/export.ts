@@ -2,8 +2,8 @@
 // "Export and import"), produced page by page as the response is read, so its memory is one
 // page whatever the install's size.
 //
-// Not one snapshot: every statement runs on its own (a page is one statement, under the
-// service's 5 s bound), so no transaction is held open for the minutes a large export may
+// Not one snapshot: every page is a short transaction of its own (under the service's 5 s
+// bound), so no transaction is held open for the minutes a large export may
 // take, holding back vacuum and a pool connection. Each page is consistent in itself; the
 // keyset walk never repeats a key and never skips one that lived throughout; a record
 // written, changed or deleted while the export runs may or may not be in it.
@@ -81,7 +81,7 @@ async function head(db: Database, ref: InstallRef): Promise<{ text: string; sche
 export async function exportInstall(
   db: Database,
   ref: InstallRef,
-  page: PageBounds = EXPORT_PAGE,
+  pageBounds: PageBounds = EXPORT_PAGE,
 ): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
   const first = await head(db, ref);
@@ -99,14 +99,22 @@ export async function exportInstall(
           controller.enqueue(encoder.encode(first.text));
           return;
         }
-        const rows = await db.run<RecordRow>("records.export", [
-          ref.installId,
-          ref.tenantId,
-          after[0],
-          after[1],
-          page.rows,
-          page.bytes,
-        ]);
+        // one short transaction per page, only so that its plan walks the primary key in
+        // order (transactions.ordered_scan): 3 round trips (BEGIN, the setting and the
+        // page pipelined, COMMIT)
+        const rows = await db.transaction(async (q) => {
+          const ordered = q.run("transactions.ordered_scan", []);
+          const page = q.run<RecordRow>("records.export", [
+            ref.installId,
+            ref.tenantId,
+            after[0],
+            after[1],
+            pageBounds.rows,
+            pageBounds.bytes,
+          ]);
+          await ordered;
+          return page;
+        });
         if (done) return; // cancelled while the page was read
         const last = rows.at(-1);
         // the walk ends at the first empty page: a short one may have been cut by its bytes

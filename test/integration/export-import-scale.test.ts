@@ -62,7 +62,8 @@ async function liveRecords(i: Ref): Promise<string> {
 }
 
 /** Reads an export to its end, sampling the service's resident memory at every chunk. */
-async function exportWithPeak(i: Ref): Promise<{ text: string; peakMiB: number }> {
+async function exportWithPeak(i: Ref): Promise<{ text: string; peakMiB: number; ms: number }> {
+  const started = performance.now();
   const res = await admin(`${path(i)}/export`);
   expect(res.status).toBe(200);
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -75,7 +76,7 @@ async function exportWithPeak(i: Ref): Promise<{ text: string; peakMiB: number }
     parts.push(decoder.decode(value, { stream: true }));
     peakMiB = Math.max(peakMiB, service.rssMiB());
   }
-  return { text: parts.join(""), peakMiB };
+  return { text: parts.join(""), peakMiB, ms: Math.round(performance.now() - started) };
 }
 
 async function pagesRead(): Promise<number> {
@@ -128,7 +129,7 @@ test("100,000 records: export → purge → import restores every record, schema
   const hundred = await exportWithPeak(big);
   const lines = hundred.text.split("\n").filter((l) => l !== "");
   console.log(
-    `export RSS: base ${baseMiB.toFixed(0)} MiB, peak ${one.peakMiB.toFixed(0)} (1,000 records, ${(one.text.length / 1e6).toFixed(1)} MB) vs ${hundred.peakMiB.toFixed(0)} (100,000 records, ${(hundred.text.length / 1e6).toFixed(1)} MB)`,
+    `export RSS: base ${baseMiB.toFixed(0)} MiB, peak ${one.peakMiB.toFixed(0)} (1,000 records, ${(one.text.length / 1e6).toFixed(1)} MB) vs ${hundred.peakMiB.toFixed(0)} (100,000 records, ${(hundred.text.length / 1e6).toFixed(1)} MB, ${hundred.ms} ms)`,
   );
   expect(hundred.peakMiB - Math.max(one.peakMiB, baseMiB)).toBeLessThan(64);
   expect(hundred.text.length).toBeGreaterThan(20_000_000); // so buffering it whole would show
