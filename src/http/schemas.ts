@@ -120,10 +120,10 @@ export const ExportInstallLine = t.Object(
 export const ExportLimitsLine = t.Object(
   {
     type: t.Literal("limits"),
-    maxBytes: t.Union([nullableCount], { description: "the install's override; null: the deployment's default" }),
+    maxBytes: nullableCount,
     maxRecords: nullableCount,
   },
-  strict,
+  { ...strict, description: "the install's overrides; null: the deployment's default" },
 );
 export const ExportSchemaLine = (maxValueBytes: number) =>
   t.Object(

@@ -3,8 +3,8 @@
 // page whatever the install's size.
 //
 // Not one snapshot: every page is a short transaction of its own (under the service's 5 s
-// bound), so no transaction is held open for the minutes a large export may
-// take, holding back vacuum and a pool connection. Each page is consistent in itself; the
+// bound), so no transaction is held open for the minutes a large export may take, holding
+// back vacuum and a pool connection. Each page is consistent in itself; the
 // keyset walk never repeats a key and never skips one that lived throughout; a record
 // written, changed or deleted while the export runs may or may not be in it.
 import type { Database } from "../db/client.ts";
@@ -15,7 +15,7 @@ export const EXPORT_FORMAT = 1;
 
 /** Rows of one records.export page, and the bytes (size_bytes summed) after which it stops. */
 export type PageBounds = { rows: number; bytes: number };
-// 1,000 rows: a page is one round trip of a few milliseconds, and a 100,000-record export
+// 1,000 rows: a page takes a few milliseconds of the database, and a 100,000-record export
 // 100 of them. 4 MiB: the page's values, what the service holds of an export at a time.
 export const EXPORT_PAGE: PageBounds = { rows: 1000, bytes: 4 * 1024 * 1024 };
 

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import * as S from "../../src/http/schemas.ts";
-import { compileLineSchemas, ImportReader } from "../../src/records/import.ts";
+import { compileLineSchemas, ImportReader } from "../../src/records/import-lines.ts";
 
 const lineChecks = compileLineSchemas({
   install: S.ExportInstallLine,
