@@ -131,7 +131,8 @@ test("100,000 records: export → purge → import restores every record, schema
   console.log(
     `export RSS: base ${baseMiB.toFixed(0)} MiB, peak ${one.peakMiB.toFixed(0)} (1,000 records, ${(one.text.length / 1e6).toFixed(1)} MB) vs ${hundred.peakMiB.toFixed(0)} (100,000 records, ${(hundred.text.length / 1e6).toFixed(1)} MB, ${hundred.ms} ms)`,
   );
-  expect(hundred.peakMiB - Math.max(one.peakMiB, baseMiB)).toBeLessThan(64);
+  // streamed: 30–44 MiB more (garbage of the pages); the whole export held: 165 MiB more
+  expect(hundred.peakMiB - Math.max(one.peakMiB, baseMiB)).toBeLessThan(96);
   expect(hundred.text.length).toBeGreaterThan(20_000_000); // so buffering it whole would show
   expect(JSON.parse(lines.at(-1) as string)).toEqual({ type: "end", records: 99_900, schemas: 1 });
   expect(hundred.text).toContain('"value":5e-324,');
@@ -160,7 +161,9 @@ test("100,000 records: export → purge → import restores every record, schema
     body: hundred.text,
   });
   const result = await imported.json();
-  console.log(`import of ${(hundred.text.length / 1e6).toFixed(1)} MB: ${Math.round(performance.now() - started)} ms`);
+  console.log(
+    `import of ${(hundred.text.length / 1e6).toFixed(1)} MB (${usageBefore.bytesUsed} bytes of records): ${Math.round(performance.now() - started)} ms`,
+  );
   expect(imported.status).toBe(200);
   expect(result.records).toBe(99_900);
   expect(result.skippedExpired).toBe(0);
