@@ -16,8 +16,9 @@ import { type LimitDefaults, limitsOf, quotaBreach, quotaExceeded } from "./usag
 const IMPORT_BATCH = 5000;
 // Each try of the import's transaction is bounded (a request's at 5 s) in proportion to what
 // it writes: 30 s, and 1 s more for every MiB of records. 99,900 records (about 15 MiB of keys
-// and values, 23.8 MB of NDJSON) took 6.6–10 s from the first byte sent to the answer on a busy
-// 2-core machine, so the bound (46 s for them) leaves room for a database several times slower.
+// and values, 23.8 MB of NDJSON) took 6.6–21 s from the first byte sent to the answer on a
+// busy 2-core machine (load average 9–13.5), the lines' checks a large part of it: the bound
+// (46 s for them) leaves room for a database several times slower.
 export const importLimitMs = (recordBytes: number) => 30_000 + Math.ceil(recordBytes / 1_048_576) * 1_000;
 
 export type ImportResult = { records: number; skippedExpired: number; schemas: number; revision: number | null };

@@ -143,8 +143,15 @@ test("100,000 records: export → purge → import restores every record, schema
   const pausedReader = (paused.body as ReadableStream<Uint8Array>).getReader();
   const pagesBefore = await pagesRead();
   await pausedReader.read();
-  await Bun.sleep(1000);
-  const pagesPaused = (await pagesRead()) - pagesBefore;
+  // until the service stops reading pages (the socket's buffers are full), at most 6 s:
+  // without backpressure it would read all 100 in that time
+  let pagesPaused = 0;
+  for (const started = Date.now(); Date.now() - started < 6000; ) {
+    await Bun.sleep(400);
+    const now = (await pagesRead()) - pagesBefore;
+    if (now === pagesPaused && now > 0) break;
+    pagesPaused = now;
+  }
   await pausedReader.cancel();
   await Bun.sleep(500);
   const pagesAfterLeaving = (await pagesRead()) - pagesBefore;
