@@ -9,6 +9,7 @@ export type Config = Readonly<{
   limits: Readonly<{
     maxValueBytes: number;
     maxBodyBytes: number;
+    maxImportBytes: number;
     maxBulkItems: number;
     maxBulkKeys: number;
     maxListLimit: number;
@@ -101,6 +102,8 @@ export function loadConfig(env: Env = process.env): Config {
     limits: Object.freeze({
       maxValueBytes: int(env, "STORAGE_MAX_VALUE_BYTES", 65_536, 1),
       maxBodyBytes: int(env, "STORAGE_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      // an install import's NDJSON body, which is read whole before anything is written
+      maxImportBytes: int(env, "STORAGE_MAX_IMPORT_BYTES", 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
       maxBulkItems: int(env, "STORAGE_MAX_BULK_ITEMS", 500, 1, 10_000),
       maxBulkKeys: int(env, "STORAGE_MAX_BULK_KEYS", 1000, 1, 10_000),
       maxListLimit: int(env, "STORAGE_MAX_LIST_LIMIT", 1000, 1, 10_000),

@@ -20,11 +20,17 @@ export interface Database extends Queryable {
    * fails, rejects as unavailable (503) only once the transaction is known not to have
    * committed and never to commit; when it did commit, fn's result is returned.
    */
-  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(timeoutSeconds?: number): Promise<void>;
   /** Statements under way and the pool's size, for the pool metrics. */
   stats(): { inFlight: number; poolMax: number };
 }
+
+/** limitMs: this transaction's own bound per try, for the few that are long by design (an
+ * import); every other one takes the service's (TRANSACTION_LIMIT_MS). readOnly: it writes
+ * nothing (an export page), so it takes no transaction id and its outcome never needs
+ * looking up: past the bound it is simply a 503. */
+export type TransactionOptions = { limitMs?: number; readOnly?: boolean };
 
 export type DatabaseOptions = {
   poolMax: number;
@@ -181,7 +187,8 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
    * so the driver rolls back rather than commits. Only when the callback had already
    * returned (COMMIT sent) is the answer in doubt, and then the database is asked.
    */
-  async function attempt<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  async function attempt<T>(fn: (q: Queryable) => Promise<T>, tryLimitMs: number, readOnly: boolean): Promise<T> {
+    if (readOnly) return withinLimit(sql.begin("read only", (tx) => fn(runner(tx))) as Promise<T>, tryLimitMs);
     let givenUp = false;
     let sent: { identity: Identity; value: T } | undefined;
     const work = sql.begin(async (tx) => {
@@ -194,7 +201,7 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
       sent = { identity: id, value };
       return value;
     });
-    const limit = deadline(limitMs);
+    const limit = deadline(tryLimitMs);
     try {
       return (await Promise.race([work, limit.fired])) as T;
     } catch (error) {
@@ -213,10 +220,10 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     // reconciliation over every install): only the request path's statements are bounded
     run: (name, params) =>
       UNBOUNDED.has(name) ? standalone.run(name, params) : withinLimit(standalone.run(name, params), limitMs),
-    async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
       for (let tries = 1; ; tries++) {
         try {
-          return await attempt(fn);
+          return await attempt(fn, options?.limitMs ?? limitMs, options?.readOnly === true);
         } catch (error) {
           if (tries >= TRIES || !isRetryable(error)) throw error;
         }

@@ -140,3 +140,31 @@ function itemSchemaFaults(errors: Iterable<ValueError>, body: unknown): ItemFaul
   }
   return [...faults.values()];
 }
+
+/**
+ * The hooks of a route whose body is a stream its handler reads itself (an NDJSON import):
+ * admitted before a byte is read, then 415 for another content type and 413 for a declared
+ * length over `maxBytes`, from the headers alone.
+ */
+export function streamGate(
+  admission: Admission,
+  scope: Scope,
+  checkType: (request: Request) => void,
+  maxBytes: number,
+) {
+  const { admit } = admitter(admission, scope);
+  // both hooks, idempotent: Elysia runs no parse hook for a request without a body
+  const transform = async ({ request, route, server }: Routed): Promise<void> => {
+    await admit({ request, route, server });
+    checkType(request);
+    refuseDeclaredOversize(request, maxBytes);
+  };
+  const parse = async (context: Routed): Promise<unknown> => {
+    await transform(context);
+    return STREAMED;
+  };
+  return { parse, transform };
+}
+
+/** The body a stream route's hooks hand on: the handler reads request.body itself. */
+export const STREAMED = Object.freeze({ streamed: true });

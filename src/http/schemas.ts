@@ -2,6 +2,7 @@
 // single source of validation, of the OpenAPI document and of the handlers' types.
 // TypeBox itself, not Elysia's `t`: Elysia's Integer also accepts numeric strings ("5").
 import { Type as t } from "@sinclair/typebox";
+import { EXPORT_FORMAT } from "../records/export.ts";
 import { MAX_TTL_SECONDS } from "../records/record.ts";
 
 const strict = { additionalProperties: false } as const;
@@ -105,4 +106,65 @@ export const Limits = t.Object(limitsFields);
 
 export const ErrorResponse = t.Object({
   error: t.Object({ code: t.String(), message: t.String(), details: t.Optional(t.Record(t.String(), t.Unknown())) }),
+});
+
+// Export and import of an install (docs/decisions.md "Export and import"): NDJSON, one of
+// these objects per line, told apart by `type`. The header comes first and the end line
+// last; limits, then schemas, come before the records.
+const nullableCount = t.Union([t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), t.Null()]);
+export const ExportInstallLine = t.Object(
+  {
+    type: t.Literal("install"),
+    format: t.Literal(EXPORT_FORMAT),
+    tenantId: t.String(),
+    installId: t.String(),
+    extensionId: t.String({ description: "the extension the install was first written by ('' when none yet)" }),
+    exportedAt: timestamp,
+  },
+  strict,
+);
+export const ExportLimitsLine = t.Object(
+  {
+    type: t.Literal("limits"),
+    maxBytes: nullableCount,
+    maxRecords: nullableCount,
+  },
+  { ...strict, description: "the install's overrides; null: the deployment's default" },
+);
+export const ExportSchemaLine = (maxValueBytes: number) =>
+  t.Object(
+    {
+      type: t.Literal("schema"),
+      namespace: t.String(),
+      jsonSchema: t.Union([t.Object({}), t.Boolean()], { description: "a JSON Schema, draft 2020-12" }),
+      defaultTtlSeconds: t.Union([t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS }), t.Null()]),
+      maxValueBytes: t.Union([t.Integer({ minimum: 1, maximum: maxValueBytes }), t.Null()]),
+    },
+    strict,
+  );
+export const ExportRecordLine = t.Object(
+  {
+    type: t.Literal("record"),
+    namespace: t.String(),
+    key,
+    value: t.Unknown({ description: "the value exactly as reads return it" }),
+    expiresAt: t.Union([timestamp, t.Null()]),
+  },
+  strict,
+);
+export const ExportEndLine = t.Object(
+  {
+    type: t.Literal("end"),
+    records: t.Integer({ minimum: 0, description: "record lines before this one" }),
+    schemas: t.Integer({ minimum: 0, description: "schema lines before this one" }),
+  },
+  strict,
+);
+export const ExportLine = (maxValueBytes: number) =>
+  t.Union([ExportInstallLine, ExportLimitsLine, ExportSchemaLine(maxValueBytes), ExportRecordLine, ExportEndLine]);
+export const ImportResult = t.Object({
+  records: t.Integer({ minimum: 0, description: "records written" }),
+  skippedExpired: t.Integer({ minimum: 0, description: "records whose expiry had passed, not written" }),
+  schemas: t.Integer({ minimum: 0 }),
+  revision: t.Union([revision, t.Null()], { description: "the revision every imported record got (null: none)" }),
 });

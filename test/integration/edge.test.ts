@@ -45,6 +45,8 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/admin/v1/tenants/t/installs/i/usage"],
   ["PUT", "/admin/v1/tenants/t/installs/i/limits"],
   ["DELETE", "/admin/v1/tenants/t/installs/i"],
+  ["GET", "/admin/v1/tenants/t/installs/i/export"],
+  ["POST", "/admin/v1/tenants/t/installs/i/import"],
   ["GET", "/healthz"],
   ["GET", "/readyz"],
   ["GET", "/metrics"],

@@ -66,6 +66,8 @@ test("/openapi.json documents every route, with the request body schemas", async
       "/admin/v1/tenants/{tid}/installs/{iid}/usage",
       "/admin/v1/tenants/{tid}/installs/{iid}/limits",
       "/admin/v1/tenants/{tid}/installs/{iid}",
+      "/admin/v1/tenants/{tid}/installs/{iid}/export",
+      "/admin/v1/tenants/{tid}/installs/{iid}/import",
     ].sort(),
   );
   const put = doc.paths["/v1/namespaces/{ns}/records/{key}"].put;

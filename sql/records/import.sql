@@ -1,0 +1,20 @@
+-- name: records.import
+-- Inserts a batch of an import's records into an install found empty under its lock
+-- (installs.lock, then installs.import_check, in the same transaction): no ON CONFLICT,
+-- since no row can be there. Every record gets the one revision the import took from the
+-- install's counter; created_at and updated_at are the import's time. The rows select from
+-- the install's usage row (as records.upsert does), so on Citus the statement runs on the
+-- install's shard alone, and the records take the extension the install was written by.
+-- Values are stored twice from the one JSON text, as records.upsert stores them.
+-- returns: nothing
+-- $1 install_id, $2 tenant_id, $3 revision, $4 namespaces (text[]), $5 keys (text[]),
+-- $6 values (canonical JSON text, text[]), $7 size_bytes (int[]),
+-- $8 expires_at (timestamptz[], null: none)
+insert into ext_storage_records (install_id, tenant_id, extension_id, namespace, key, value,
+  value_json, value_json_revision, revision, size_bytes, expires_at, created_at, updated_at)
+select u.install_id, u.tenant_id, u.extension_id, i.namespace, i.key, i.value::jsonb,
+       i.value::json, $3, $3, i.size_bytes, i.expires_at, now(), now()
+from ext_storage_usage u
+cross join unnest($4::text[], $5::text[], $6::text[], $7::integer[], $8::timestamptz[])
+  as i(namespace, key, value, size_bytes, expires_at)
+where u.install_id = $1 and u.tenant_id = $2
