@@ -73,7 +73,7 @@ export async function bulkDelete(
     key,
     ifRevision: items[index]?.ifRevision,
   }));
-  const result = await runWrite(db, defaults, install, { ops, trigger: "bulk_put" }, ignoreCleanup);
+  const result = await runWrite(db, defaults, install, { ops }, ignoreCleanup);
   if (!result.ok) throw refusalOfMany(result.refusal, "deleted");
   return { deleted: result.results.filter((r) => r.deleted).length };
 }

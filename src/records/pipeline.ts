@@ -33,8 +33,9 @@ import { type LimitDefaults, limitsOf } from "./usage.ts";
 
 export type WriteRequest = {
   ops: readonly Op[];
-  /** the cleanup trigger under which expired rows replaced by put ops are counted */
-  trigger: CleanupTrigger;
+  /** the cleanup trigger under which expired rows replaced by put ops are counted (a
+   * request with put ops names one) */
+  trigger?: CleanupTrigger;
 };
 
 /** What a put op wrote, as records.upsert returns it. */
@@ -154,7 +155,7 @@ export async function runWrite(
       cleaned = { replaced: decision.plan.replacedExpired, swept: swept?.cleaned ?? 0 };
       return applied;
     });
-    observe(request.trigger, install, cleaned.replaced);
+    if (request.trigger !== undefined) observe(request.trigger, install, cleaned.replaced);
     observe("quota", install, cleaned.swept);
     return { ok: true, results };
   } catch (error) {

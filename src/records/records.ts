@@ -70,7 +70,7 @@ export async function deleteRecord(
   ifMatch: number | undefined,
 ): Promise<void> {
   const ops = [{ op: "delete" as const, namespace, key, ifRevision: ifMatch, mustExist: true }];
-  const result = await runWrite(db, defaults, install, { ops, trigger: "put" }, ignoreCleanup);
+  const result = await runWrite(db, defaults, install, { ops }, ignoreCleanup);
   if (!result.ok) throw refusalOfOne(result.refusal);
 }
 

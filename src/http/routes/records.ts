@@ -10,7 +10,6 @@ import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import type { RecordMeta, StoredRecord } from "../../records/record.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
-import { sweepSampler } from "../../records/ttl.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { type Admission, bodyGate, gate, type ItemCheck } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
@@ -19,7 +18,14 @@ import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
 
-export type RouteDeps = { db: Database; config: Config; admission: Admission; metrics: Metrics };
+export type RouteDeps = {
+  db: Database;
+  config: Config;
+  admission: Admission;
+  metrics: Metrics;
+  /** whether this list also sweeps its whole install (records/ttl.ts, sweepSampler) */
+  sampleSweep: () => boolean;
+};
 
 const etag = (revision: number) => `"${revision}"`;
 
@@ -58,11 +64,9 @@ const writtenReply = (result: { created: boolean; record: RecordMeta }): Reply =
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const noContent: Reply = { status: 204 };
 
-export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
+export function recordRoutes({ db, config, admission, metrics, sampleSweep }: RouteDeps) {
   const { limits } = config;
   const observe = metrics.countCleanup;
-  // which lists also sweep their whole install: every TTL_LIST_SWEEP_EVERYth of this app
-  const sampleSweep = sweepSampler(config.ttl.listSweepEvery);
   const read = gate(admission, "storage:read");
   const write = gate(admission, "storage:write");
   const body = {
