@@ -24,7 +24,8 @@ declare
   batch_namespaces text[];
   batch_keys text[];
 begin
-  -- 0x6578745f74746c ("ext_ttl"): the sweeper's advisory lock key
+  -- the sweeper's advisory lock key, 28548185618887788 (0x656c6c6ecbb46c); every instance
+  -- and pg_cron job must use this same number
   if not pg_try_advisory_xact_lock(28548185618887788) then
     return;
   end if;
@@ -66,6 +67,7 @@ begin
       update ext_storage_usage u
       set bytes_used = u.bytes_used - total.bytes,
           record_count = u.record_count - total.n,
+          last_revision = u.last_revision + total.n,
           updated_at = now()
       from total
       where u.install_id = target.install_id and u.tenant_id = target.tenant_id and total.n > 0
@@ -219,4 +221,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20251008120000'),
     ('20251101120000'),
     ('20261129190000'),
-    ('20261129190100');
+    ('20261129190100'),
+    ('20261129213000');

@@ -17,6 +17,7 @@ import { recordRoutes } from "./http/routes/records.ts";
 import { admitPath, checkHost } from "./http/target.ts";
 import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { sweepSampler } from "./records/ttl.ts";
 
 /** Routes logged at debug, not info. */
 const PROBES: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
@@ -35,7 +36,8 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     rateLimit: createRateLimiter(config.limits.rateLimit),
     maxBodyBytes: config.limits.maxBodyBytes,
   };
-  const deps = { db, config, admission, metrics };
+  // which lists also sweep their whole install: every TTL_LIST_SWEEP_EVERYth of this app
+  const deps = { db, config, admission, metrics, sampleSweep: sweepSampler(config.ttl.listSweepEvery) };
   const cors = createCors(config.corsOrigins);
   // one log line and one latency sample per request: never keys, values or tokens
   const observe = (request: Request, setStatus: unknown) => {

@@ -5,10 +5,10 @@
 // the same keys for as long; the ratio is service GET/s ÷ pgbench statements/s.
 // Both phases run one after the other on the same machine, so each has all of its cores.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SQL_DIR } from "../../src/db/sql.ts";
+import { SQL_DIR, statementText } from "../../src/db/sql.ts";
 import { call, recordPath } from "./client.ts";
 import { type Fixture, keyOf, loadFixtures, population } from "./data.ts";
 import { Histogram } from "./histogram.ts";
@@ -68,7 +68,7 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
   }
   const databaseUrl = o.databaseUrl;
   const fixtures = loadFixtures();
-  const getSql = readFileSync(join(SQL_DIR, "records/get.sql"), "utf8");
+  const getSql = statementText(SQL_DIR, "records/get.sql");
   const script = pgbenchScript(o, fixtures, getSql);
   const installs = population(o.prefix, o.tenants, o.installsPerTenant).slice(0, o.installs);
   const context = (target: Target) => ({

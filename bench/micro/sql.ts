@@ -40,7 +40,7 @@ export function sqlBenches(db: Database) {
     rows(
       q,
       "records.upsert",
-      [...ids, extensionId, ns, [key], [prepared.json], [revision], [prepared.sizeBytes], [null], [null]],
+      [...ids, extensionId, [ns], [key], [prepared.json], [revision], [prepared.sizeBytes], [null], [null]],
       1,
     );
   const statements: [QueryName, string, () => Promise<unknown>][] = [
@@ -50,7 +50,7 @@ export function sqlBenches(db: Database) {
       "records.get (bulk-get, 50 keys)",
       () => rows(db, "records.get", [...ids, ns, BENCH_KEYS.slice(0, 50)], 50),
     ],
-    ["records.state", "records.state (1 key)", () => rows(db, "records.state", [...ids, ns, ["user/007"]], 1)],
+    ["records.state", "records.state (1 key)", () => rows(db, "records.state", [...ids, [ns], ["user/007"]], 1)],
     [
       "records.list",
       "records.list (page of 20, keys only)",
@@ -77,7 +77,7 @@ export function sqlBenches(db: Database) {
       db.transaction(async (q) => {
         const [[usage]] = await Promise.all([
           rows(q, "installs.lock", [...ids, extensionId], 1),
-          rows(q, "records.state", [...ids, ns, ["user/002"]], 1),
+          rows(q, "records.state", [...ids, [ns], ["user/002"]], 1),
         ]);
         const revision = Number((usage as { last_revision: number | string }).last_revision) + 1;
         await Promise.all([upsert(q, "user/002", revision), q.run("installs.account", [...ids, 0, 0, revision])]);

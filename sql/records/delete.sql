@@ -1,44 +1,12 @@
 -- name: records.delete
--- Deletes keys (DELETE of one key, bulk-delete of many) after installs.lock in the same
--- transaction, all or nothing: when any item's if_revision does not match the live
--- revision, nothing is deleted. Expired rows of the keys are deleted too (cleanup) but are
--- not counted: they were already absent.
--- returns: one row per item in request order: idx, key, ok, current_revision (live
---   revision, null when absent), deleted (a live row was deleted)
--- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[]), $5 if_revision (bigint[],
--- null: unconditional)
-with item as (
-  select * from unnest($4::text[], $5::bigint[]) with ordinality as i(key, if_revision, idx)
-),
-current_row as (
-  select key, revision, (expires_at is null or expires_at > now()) as live
-  from ext_storage_records
-  where install_id = $1 and tenant_id = $2 and namespace = $3 and key = any($4::text[])
-),
-checked as (
-  select item.*, case when c.live then c.revision end as current_revision,
-         c.key is not null as stored,
-         item.if_revision is null or coalesce(c.live and c.revision = item.if_revision, false) as ok
-  from item left join current_row c on c.key = item.key
-),
-decision as (
-  select bool_and(ok) as ok from checked
-),
-deleted as (
-  delete from ext_storage_records
-  where install_id = $1 and tenant_id = $2 and namespace = $3
-    and key = any($4::text[]) and (select ok from decision)
-  returning size_bytes
-),
-usage_adjusted as (
-  update ext_storage_usage
-  set bytes_used = bytes_used - d.bytes,
-      record_count = record_count - d.n,
-      updated_at = now()
-  from (select count(*) as n, coalesce(sum(size_bytes), 0) as bytes from deleted) d
-  where install_id = $1 and tenant_id = $2 and d.n > 0
-)
-select checked.idx, checked.key, checked.ok, checked.current_revision,
-       (select ok from decision) and checked.current_revision is not null as deleted
-from checked
-order by checked.idx
+-- Deletes the rows a delete plan names (DELETE of one key, bulk-delete, and later the
+-- delete ops of an atomic request), after installs.lock and records.state in the same
+-- transaction: the service has already decided (preconditions, 404) on that state, so this
+-- statement decides nothing. Items carry their namespace. It returns what it deleted, so
+-- the service accounts usage and revisions in one place (installs.account).
+-- returns: one row per row deleted (live or expired): namespace, key, size_bytes
+-- $1 install_id, $2 tenant_id, $3 namespaces (text[]), $4 keys (text[])
+delete from ext_storage_records r
+using unnest($3::text[], $4::text[]) as d(namespace, key)
+where r.install_id = $1 and r.tenant_id = $2 and r.namespace = d.namespace and r.key = d.key
+returning r.namespace, r.key, r.size_bytes

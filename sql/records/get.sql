@@ -1,13 +1,8 @@
 -- name: records.get
--- Reads records by key (GET of one key, bulk-get of many) and, in the same statement, deletes the expired rows of the install's
--- namespace (through the TTL partial index) and takes them off the install's usage.
+-- Reads records by key (GET of one key, bulk-get of many) after, in the same statement, the
+-- cleanup of the install's namespace (records.expired_cleanup: expired rows deleted, usage
+-- and revisions adjusted, usage row locked first).
 -- One round trip, one router task on Citus (every CTE filters on install_id).
--- The cleanup is not bounded per request: bounded to 1,000 rows, a namespace holding 100,000
--- expired rows made GET p95 20 ms while it drained, against 0.5-0.8 ms when the first read
--- takes them all (about 80 ms, once) (bun run bench:ttl).
--- Lock order: when the snapshot shows expired rows, the usage row is locked (lock_usage)
--- before the delete locks any record row, the same order writers use, so a reader never
--- deadlocks with a writer. With nothing to clean, no lock is taken at all.
 -- The value comes back as the JSON text it was written as (value_json), which the service
 -- passes to the client as it is: parsing it and writing it out again took a third of the
 -- service's CPU on reads. A row whose value_json is not of its revision (written before
@@ -20,35 +15,9 @@
 -- returns: one row per live record found, each with cleaned (rows deleted) and fits; when
 --   none is found, exactly one row with cleaned and null record columns
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[]), $5 byte limit (STORAGE_MAX_PAGE_BYTES)
-with expired_seen as (
-  select 1 from ext_storage_records
-  where install_id = $1 and tenant_id = $2 and namespace = $3
-    and expires_at is not null and expires_at <= now()
-  limit 1
-),
-lock_usage as (
-  select 1 from ext_storage_usage
-  where install_id = $1 and tenant_id = $2 and exists (select 1 from expired_seen)
-  for update
-),
-expired as (
-  delete from ext_storage_records
-  where install_id = $1 and tenant_id = $2 and namespace = $3
-    and expires_at is not null and expires_at <= now()
-    and exists (select 1 from lock_usage)
-  returning size_bytes
-),
-cleaned as (
-  select count(*) as n, coalesce(sum(size_bytes), 0) as bytes from expired
-),
-usage_adjusted as (
-  update ext_storage_usage
-  set bytes_used = bytes_used - cleaned.bytes,
-      record_count = record_count - cleaned.n,
-      updated_at = now()
-  from cleaned
-  where install_id = $1 and tenant_id = $2 and cleaned.n > 0
-),
+with
+-- include: records.expired_cleanup
+,
 found as (
   select r.*, coalesce(sum(r.size_bytes) over (order by k.ord rows between unbounded preceding and 1 preceding), 0)
            as before_bytes

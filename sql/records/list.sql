@@ -1,6 +1,6 @@
 -- name: records.list
 -- One page of a namespace's live records in key byte order, after deleting the namespace's
--- expired rows in the same statement (the same cleanup and lock order as records.get).
+-- expired rows in the same statement (records.expired_cleanup, as records.get).
 -- Keyset pagination: the page starts after $4, inside the prefix range [$5, $6), so a walk
 -- under concurrent writes never repeats a key and never skips one that lived throughout.
 -- The value is read only when asked for ($8): a CASE that is false never detoasts it. It
@@ -17,35 +17,9 @@
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 start after this key ('' for the first page),
 -- $5 prefix (lower bound, inclusive), $6 upper bound of the prefix range (exclusive),
 -- $7 rows to return, $8 include values (bool), $9 page byte limit (STORAGE_MAX_PAGE_BYTES)
-with expired_seen as (
-  select 1 from ext_storage_records
-  where install_id = $1 and tenant_id = $2 and namespace = $3
-    and expires_at is not null and expires_at <= now()
-  limit 1
-),
-lock_usage as (
-  select 1 from ext_storage_usage
-  where install_id = $1 and tenant_id = $2 and exists (select 1 from expired_seen)
-  for update
-),
-expired as (
-  delete from ext_storage_records
-  where install_id = $1 and tenant_id = $2 and namespace = $3
-    and expires_at is not null and expires_at <= now()
-    and exists (select 1 from lock_usage)
-  returning size_bytes
-),
-cleaned as (
-  select count(*) as n, coalesce(sum(size_bytes), 0) as bytes from expired
-),
-usage_adjusted as (
-  update ext_storage_usage
-  set bytes_used = bytes_used - cleaned.bytes,
-      record_count = record_count - cleaned.n,
-      updated_at = now()
-  from cleaned
-  where install_id = $1 and tenant_id = $2 and cleaned.n > 0
-),
+with
+-- include: records.expired_cleanup
+,
 page as (
   select r.key,
          case when not $8::bool then null

@@ -1,6 +1,7 @@
 -- name: records.upsert
 -- Writes records decided by the service after installs.lock and records.state in the same
--- transaction: one statement for one record or a whole bulk-put. A stored expired row of
+-- transaction: one statement for one record or a whole bulk-put; each item carries its
+-- namespace. A stored expired row of
 -- the key is replaced as a new record (created_at reset). The expiry is computed on the
 -- database's clock: now() + ttl_seconds, else the given expires_at, else none.
 -- ON CONFLICT ... SET uses only excluded.* and the stored row: Citus refuses volatile
@@ -10,18 +11,18 @@
 -- Each value is stored twice from the one JSON text: value_json keeps it verbatim (what reads
 -- return, tagged with its revision), value as jsonb (what the previous release reads; see the
 -- 20261129190000 migration).
--- returns: one row per record written: key, revision, expires_at, created_at, updated_at
--- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespace, $5 keys (text[]),
+-- returns: one row per record written: namespace, key, revision, expires_at, created_at, updated_at
+-- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespaces (text[]), $5 keys (text[]),
 -- $6 values (JSON.stringify of each value, text[]), $7 revisions (bigint[]), $8 size_bytes (int[]),
 -- $9 ttl_seconds (int[], null: none), $10 expires_at (timestamptz[], null: none)
 insert into ext_storage_records as r (install_id, tenant_id, extension_id, namespace, key, value,
   value_json, value_json_revision, revision, size_bytes, expires_at, created_at, updated_at)
-select u.install_id, u.tenant_id, $3, $4, i.key, i.value::jsonb,
+select u.install_id, u.tenant_id, $3, i.namespace, i.key, i.value::jsonb,
        i.value::json, i.revision, i.revision, i.size_bytes,
        coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at), now(), now()
 from ext_storage_usage u
-cross join unnest($5::text[], $6::text[], $7::bigint[], $8::integer[], $9::integer[], $10::timestamptz[])
-  as i(key, value, revision, size_bytes, ttl_seconds, expires_at)
+cross join unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::integer[], $9::integer[],
+  $10::timestamptz[]) as i(namespace, key, value, revision, size_bytes, ttl_seconds, expires_at)
 where u.install_id = $1 and u.tenant_id = $2
 on conflict (install_id, namespace, key) do update set
   value = excluded.value,
@@ -35,4 +36,4 @@ on conflict (install_id, namespace, key) do update set
     when r.expires_at is not null and r.expires_at <= excluded.updated_at then excluded.created_at
     else r.created_at
   end
-returning r.key, r.revision, r.expires_at, r.created_at, r.updated_at
+returning r.namespace, r.key, r.revision, r.expires_at, r.created_at, r.updated_at

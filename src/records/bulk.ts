@@ -1,11 +1,13 @@
-// bulk-get, bulk-put, bulk-delete: all or nothing for the writes.
+// bulk-get, bulk-put, bulk-delete. The writes are all or nothing: many-op requests through
+// the write pipeline (pipeline.ts), their refusals naming every failing item by index.
 import type { Database } from "../db/client.ts";
-import { fail } from "../errors.ts";
-import { type Install, writeInInstall } from "./install.ts";
-import { checkBulkKeys, type WriteItem } from "./items.ts";
+import type { Install } from "./install.ts";
+import { checkBulkKeys, prepareWriteItems, putOps, type WriteItem } from "./items.ts";
+import { runWrite } from "./pipeline.ts";
 import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
+import { refusalOfMany } from "./refusals.ts";
+import { type CleanupObserver, ignoreCleanup } from "./ttl.ts";
 import type { LimitDefaults } from "./usage.ts";
-import { writeRecords } from "./write.ts";
 
 type FoundRow = RecordRow & { cleaned: number; key: string | null; fits: boolean | null };
 
@@ -20,6 +22,7 @@ export async function bulkGet(
   namespace: string,
   keys: readonly string[],
   maxPageBytes: number,
+  observe: CleanupObserver = ignoreCleanup,
 ) {
   const wanted = checkBulkKeys(keys);
   const rows = await db.run<FoundRow>("records.get", [
@@ -29,6 +32,7 @@ export async function bulkGet(
     wanted,
     maxPageBytes,
   ]);
+  observe("bulk_get", install, rows[0]?.cleaned ?? 0);
   const byKey = new Map(rows.filter((r) => r.key !== null).map((r) => [r.key as string, r]));
   const items: StoredRecord[] = [];
   const missing: string[] = [];
@@ -39,53 +43,50 @@ export async function bulkGet(
     else if (row.fits) items.push(toRecord(row as RecordRow));
     else unprocessed.push(key);
   }
-  return { result: { items, missing, unprocessed }, cleaned: rows[0]?.cleaned ?? 0 };
+  return { items, missing, unprocessed };
 }
 
-/** bulk-put: 4 round trips whatever the item count (see write.ts). */
+/** bulk-put: 4 round trips whatever the item count (see pipeline.ts). */
 export async function bulkPut(
   db: Database,
   defaults: LimitDefaults,
   install: Install,
   namespace: string,
   items: readonly WriteItem[],
+  observe: CleanupObserver = ignoreCleanup,
 ) {
-  const { written, replacedExpired, swept } = await writeRecords(db, defaults, install, namespace, items, true);
+  const ops = putOps(namespace, prepareWriteItems(items, true));
+  const result = await runWrite(db, defaults, install, { ops, trigger: "bulk_put" }, observe);
+  if (!result.ok) throw refusalOfMany(result.refusal, "written");
   return {
-    replacedExpired,
-    swept,
-    items: written.map((w) => ({
-      key: w.key,
-      revision: w.revision,
-      created: w.created,
-      expiresAt: w.expiresAt?.toISOString() ?? null,
+    items: result.results.map((r) => ({
+      key: r.key,
+      revision: r.revision as number,
+      created: r.created,
+      expiresAt: r.written?.expiresAt?.toISOString() ?? null,
     })),
   };
 }
 
 export type BulkDeleteItem = { key: string; ifRevision?: number };
 
-type DeleteRow = { idx: number; key: string; ok: boolean; current_revision: number | null; deleted: boolean };
-
-/** bulk-delete: 3 round trips. Absent keys are no error unless an ifRevision names them. */
-export async function bulkDelete(db: Database, install: Install, namespace: string, items: readonly BulkDeleteItem[]) {
+/** bulk-delete: 4 round trips (see pipeline.ts). Absent keys are no error unless an
+ * ifRevision names them. */
+export async function bulkDelete(
+  db: Database,
+  defaults: LimitDefaults,
+  install: Install,
+  namespace: string,
+  items: readonly BulkDeleteItem[],
+) {
   const keys = checkBulkKeys(items.map((i) => i.key));
-  const rows = await writeInInstall(db, install, async (q) => {
-    const r = await q.run<DeleteRow>("records.delete", [
-      install.installId,
-      install.tenantId,
-      namespace,
-      keys,
-      items.map((i) => i.ifRevision ?? null),
-    ]);
-    if (r.some((row) => !row.ok)) {
-      throw fail("REVISION_MISMATCH", "a precondition failed; nothing was deleted", {
-        failed: r
-          .filter((row) => !row.ok)
-          .map((row) => ({ index: row.idx - 1, key: row.key, currentRevision: row.current_revision })),
-      });
-    }
-    return r;
-  });
-  return { deleted: rows.filter((r) => r.deleted).length };
+  const ops = keys.map((key, index) => ({
+    op: "delete" as const,
+    namespace,
+    key,
+    ifRevision: items[index]?.ifRevision,
+  }));
+  const result = await runWrite(db, defaults, install, { ops }, ignoreCleanup);
+  if (!result.ok) throw refusalOfMany(result.refusal, "deleted");
+  return { deleted: result.results.filter((r) => r.deleted).length };
 }

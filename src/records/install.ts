@@ -39,3 +39,16 @@ export async function writeInInstall<T>(
     return done.value;
   });
 }
+
+/** A change to an install's usage row: what it adds to its figures (either may be
+ * negative) and its revision counter after the change. */
+export type UsageChange = { bytes: number; records: number; lastRevision: number };
+
+/**
+ * Accounts a change on the install's usage row, held since installs.lock: the one place a
+ * request's usage and revisions are changed (the read cleanup and the scheduled sweeper,
+ * single SQL statements of their own, are the exceptions; see docs/decisions.md). Every
+ * delete statement returns what it deleted, so its caller can say what to account.
+ */
+export const account = (q: Queryable, install: Pick<Install, "installId" | "tenantId">, change: UsageChange) =>
+  q.run("installs.account", [install.installId, install.tenantId, change.bytes, change.records, change.lastRevision]);

@@ -3,6 +3,7 @@
 // index"). No I/O here: unit-tested without a database.
 import { AppError, type ErrorCode, fail } from "../errors.ts";
 import { checkKey } from "./keys.ts";
+import type { PutOp } from "./plan.ts";
 import { type ExpiryInput, expiryParams } from "./record.ts";
 import { type PreparedValue, prepareValue } from "./values.ts";
 
@@ -18,7 +19,7 @@ export function invalidItems(faults: readonly ItemFault[]): AppError {
 }
 
 /** "item 3: why" for the first failing item, and how many more there are. */
-function summary(failed: readonly { index: number; message: string }[]): string {
+export function summary(failed: readonly { index: number; message: string }[]): string {
   const [first] = failed;
   const more = failed.length > 1 ? ` (and ${failed.length - 1} more failing item(s), see details.failed)` : "";
   return first === undefined ? "no item failed" : `item ${first.index}: ${first.message}${more}`;
@@ -119,17 +120,42 @@ export function prepareWriteItems(items: readonly WriteItem[], bulk: boolean, no
   throw invalidItems(faults);
 }
 
-/** The 413 for the values over `limit`, or undefined when none is. A PUT's details are
- * `{key, limit, size}`; a bulk-put names every item over it in `details.failed`. */
+/** Checked write items as put ops of the write pipeline, in one namespace. */
+export const putOps = (namespace: string, prepared: readonly Prepared[]): PutOp[] =>
+  prepared.map((p) => ({
+    op: "put",
+    namespace,
+    key: p.item.key,
+    parsed: p.item.value,
+    value: p.value,
+    ttl: p.ttl,
+    expiresAt: p.expiresAt,
+    ifRevision: p.item.ifRevision,
+    ifAbsent: p.item.ifAbsent,
+  }));
+
+type TooLarge = { index: number; key: string; limit: number; size: number };
+
+const tooLargeMessage = (f: TooLarge) => `the value is ${f.size} bytes, over the limit of ${f.limit}`;
+
+/** The 413 of a PUT: `{key, limit, size}` of its value. */
+export function tooLargeOfOne(failed: readonly TooLarge[]): AppError {
+  const { key, limit, size } = failed[0] ?? { index: 0, key: "", limit: 0, size: 0 };
+  return fail("VALUE_TOO_LARGE", tooLargeMessage({ index: 0, key, limit, size }), { key, limit, size });
+}
+
+/** The 413 of a bulk-put: every item over its limit in `details.failed`. */
+export function tooLargeOfMany(failed: readonly TooLarge[]): AppError {
+  const named = failed.map((f) => ({ ...f, message: tooLargeMessage(f) }));
+  return fail("VALUE_TOO_LARGE", `${summary(named)}; nothing was written`, { failed: named });
+}
+
+/** The 413 for the values over `limit`, or undefined when none is: a PUT's shape or a
+ * bulk-put's. */
 export function valuesTooLarge(prepared: readonly Prepared[], limit: number, bulk: boolean): AppError | undefined {
-  const failed = prepared.flatMap((p, index) => {
-    const size = p.value.valueBytes;
-    if (size <= limit) return [];
-    const message = `the value is ${size} bytes, over the limit of ${limit}`;
-    return [{ index, key: p.item.key, limit, size, message }];
-  });
-  const [first] = failed;
-  if (first === undefined) return undefined;
-  if (!bulk) return fail("VALUE_TOO_LARGE", first.message, { key: first.key, limit, size: first.size });
-  return fail("VALUE_TOO_LARGE", `${summary(failed)}; nothing was written`, { failed });
+  const failed = prepared.flatMap((p, index) =>
+    p.value.valueBytes > limit ? [{ index, key: p.item.key, limit, size: p.value.valueBytes }] : [],
+  );
+  if (failed.length === 0) return undefined;
+  return bulk ? tooLargeOfMany(failed) : tooLargeOfOne(failed);
 }

@@ -1,6 +1,6 @@
 // The install's namespaces: what they hold, and deleting one whole.
 import type { Database } from "../db/client.ts";
-import { type Install, writeInInstall } from "./install.ts";
+import { account, type Install, writeInInstall } from "./install.ts";
 
 type NamespaceRow = { namespace: string; record_count: number; bytes_used: number };
 
@@ -12,10 +12,23 @@ export async function listNamespaces(db: Database, install: Install) {
   };
 }
 
-/** DELETE /v1/namespaces/{ns}: 3 round trips, atomic. */
+type DeletedRow = { deleted: number; rows: number; bytes: number };
+
+/**
+ * DELETE /v1/namespaces/{ns}, atomic: 4 round trips (BEGIN; installs.lock +
+ * namespaces.delete pipelined; installs.account; COMMIT), 3 when the namespace held no row.
+ * The delete is one change and takes one revision, whatever it deleted (a change feed shows
+ * it as one namespace_deleted); deleting nothing changes nothing and takes none.
+ */
 export async function deleteNamespace(db: Database, install: Install, namespace: string) {
-  const [row] = await writeInInstall(db, install, (q) =>
-    q.run<{ deleted: number }>("namespaces.delete", [install.installId, install.tenantId, namespace]),
-  );
-  return { deleted: row?.deleted ?? 0 };
+  return writeInInstall(db, install, async (q, lock) => {
+    const pending = q.run<DeletedRow>("namespaces.delete", [install.installId, install.tenantId, namespace]);
+    const usage = await lock;
+    const [row] = await pending;
+    if (row === undefined) throw new Error("namespaces.delete returned no row");
+    if (row.rows > 0) {
+      await account(q, install, { bytes: -row.bytes, records: -row.rows, lastRevision: usage.last_revision + 1 });
+    }
+    return { deleted: row.deleted };
+  });
 }

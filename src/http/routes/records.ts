@@ -8,24 +8,26 @@ import type { Metrics } from "../../metrics.ts";
 import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
+import type { RecordMeta, StoredRecord } from "../../records/record.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
-import { addVary } from "../cors.ts";
 import { type Admission, bodyGate, gate, type ItemCheck } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
+import { jsonText, type Reply, send } from "../reply.ts";
 import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
 import { installOf } from "../request-context.ts";
 import * as S from "../schemas.ts";
 
-export type RouteDeps = { db: Database; config: Config; admission: Admission; metrics: Metrics };
+export type RouteDeps = {
+  db: Database;
+  config: Config;
+  admission: Admission;
+  metrics: Metrics;
+  /** whether this list also sweeps its whole install (records/ttl.ts, sweepSampler) */
+  sampleSweep: () => boolean;
+};
 
 const etag = (revision: number) => `"${revision}"`;
-
-/** A body already written as JSON text (see http/json.ts). */
-function json(set: { headers: Record<string, unknown> }, text: string): string {
-  set.headers["content-type"] = "application/json";
-  return text;
-}
 
 /** The 200 response schema of a route whose body is written as text, for the OpenAPI document. */
 const documented = (schema: TSchema) => ({
@@ -41,11 +43,30 @@ const keysOf = (body: unknown) => {
 const checkKeys: ItemCheck = (body, skip) => keyFaults(keysOf(body), skip);
 const checkWrites: ItemCheck = (body, skip) => writeItemFaults((body as { items: WriteItem[] }).items, skip);
 
-export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
+// Domain results as replies, one step each.
+
+/** GET of a record: 304 when the client's tag matches. Revisions are counted per install, so
+ * a browser cache must not answer one token's request with another's stored copy of the same
+ * URL and revision: Vary: authorization. */
+function recordReply(record: StoredRecord | undefined, condition: ReturnType<typeof ifNoneMatchOf>): Reply {
+  if (record === undefined) throw fail("NOT_FOUND", "no such record");
+  const headers = { etag: etag(record.revision), vary: "authorization" };
+  if (notModified(condition, record.revision)) return { status: 304, headers, body: "" };
+  return jsonText(200, recordJson(record), headers);
+}
+
+const writtenReply = (result: { created: boolean; record: RecordMeta }): Reply => ({
+  status: result.created ? 201 : 200,
+  headers: { etag: etag(result.record.revision) },
+  body: result.record,
+});
+
+const ok = (body: unknown): Reply => ({ status: 200, body });
+const noContent: Reply = { status: 204 };
+
+export function recordRoutes({ db, config, admission, metrics, sampleSweep }: RouteDeps) {
   const { limits } = config;
-  // the sampled sweep: every Nth list of this process also sweeps its whole install
-  let lists = 0;
-  const sampleSweep = () => config.ttl.listSweepEvery > 0 && ++lists % config.ttl.listSweepEvery === 0;
+  const observe = metrics.countCleanup;
   const read = gate(admission, "storage:read");
   const write = gate(admission, "storage:write");
   const body = {
@@ -60,20 +81,9 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     .get(
       "/v1/namespaces/:ns/records/:key",
       async ({ request, set }) => {
-        const install = installOf(request);
         const condition = ifNoneMatchOf(request);
-        const { record, cleaned } = await getRecord(db, install, namespaceOf(request), keyOf(request));
-        metrics.countCleanup("get", install, cleaned);
-        if (record === undefined) throw fail("NOT_FOUND", "no such record");
-        set.headers.etag = etag(record.revision);
-        // revisions are counted per install: a browser cache must not answer one token's
-        // request with another's stored copy of the same URL and revision
-        addVary(set.headers, "authorization");
-        if (notModified(condition, record.revision)) {
-          set.status = 304;
-          return "";
-        }
-        return json(set, recordJson(record));
+        const record = await getRecord(db, installOf(request), namespaceOf(request), keyOf(request), observe);
+        return send(set, recordReply(record, condition));
       },
       { ...read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
     )
@@ -81,20 +91,9 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       "/v1/namespaces/:ns/records/:key",
       async ({ request, body, set }) => {
         const install = installOf(request);
-        const result = await putRecord(
-          db,
-          limits,
-          install,
-          namespaceOf(request),
-          keyOf(request),
-          body,
-          preconditionOf(request),
-        );
-        metrics.countCleanup("put", install, result.replacedExpired);
-        metrics.countCleanup("quota", install, result.swept);
-        set.status = result.created ? 201 : 200;
-        set.headers.etag = etag(result.record.revision);
-        return result.record;
+        const ns = namespaceOf(request);
+        const result = await putRecord(db, limits, install, ns, keyOf(request), body, preconditionOf(request), observe);
+        return send(set, writtenReply(result)) as RecordMeta;
       },
       {
         ...bodyGate(admission, "storage:write", body.write),
@@ -111,24 +110,24 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       async ({ request, set }) => {
         const precondition = preconditionOf(request);
         if (precondition.ifNoneMatch) throw fail("INVALID_REQUEST", "DELETE honours If-Match only");
-        await deleteRecord(db, installOf(request), namespaceOf(request), keyOf(request), precondition.ifMatch);
-        set.status = 204;
+        await deleteRecord(db, limits, installOf(request), namespaceOf(request), keyOf(request), precondition.ifMatch);
+        send(set, noContent);
       },
       { ...write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
     )
     .get(
       "/v1/namespaces/:ns/records",
       async ({ request, set }) => {
-        const install = installOf(request);
         const query = listQuery(request, limits.maxListLimit);
-        const { page, cleaned, swept } = await listRecords(db, install, namespaceOf(request), {
-          ...query,
-          maxPageBytes: limits.maxPageBytes,
-          sweepInstall: sampleSweep(),
-        });
-        metrics.countCleanup("list", install, cleaned);
-        metrics.countCleanup("sampling", install, swept);
-        return json(set, listPageJson(page));
+        const page = await listRecords(
+          db,
+          installOf(request),
+          namespaceOf(request),
+          { ...query, maxPageBytes: limits.maxPageBytes },
+          sampleSweep(),
+          observe,
+        );
+        return send(set, jsonText(200, listPageJson(page)));
       },
       {
         ...read,
@@ -149,10 +148,15 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     .post(
       "/v1/namespaces/:ns/bulk-get",
       async ({ request, body, set }) => {
-        const install = installOf(request);
-        const { result, cleaned } = await bulkGet(db, install, namespaceOf(request), body.keys, limits.maxPageBytes);
-        metrics.countCleanup("bulk_get", install, cleaned);
-        return json(set, bulkGetJson(result));
+        const result = await bulkGet(
+          db,
+          installOf(request),
+          namespaceOf(request),
+          body.keys,
+          limits.maxPageBytes,
+          observe,
+        );
+        return send(set, jsonText(200, bulkGetJson(result)));
       },
       {
         ...bodyGate(admission, "storage:read", body.bulkKeys, checkKeys),
@@ -163,12 +167,9 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     )
     .post(
       "/v1/namespaces/:ns/bulk-put",
-      async ({ request, body }) => {
-        const install = installOf(request);
-        const { items, replacedExpired, swept } = await bulkPut(db, limits, install, namespaceOf(request), body.items);
-        metrics.countCleanup("bulk_put", install, replacedExpired);
-        metrics.countCleanup("quota", install, swept);
-        return { items };
+      async ({ request, body, set }) => {
+        const result = await bulkPut(db, limits, installOf(request), namespaceOf(request), body.items, observe);
+        return send(set, ok(result)) as typeof result;
       },
       {
         ...bodyGate(admission, "storage:write", body.bulkPut, checkWrites),
@@ -179,13 +180,11 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     )
     .post(
       "/v1/namespaces/:ns/bulk-delete",
-      ({ request, body }) =>
-        bulkDelete(
-          db,
-          installOf(request),
-          namespaceOf(request),
-          "keys" in body ? body.keys.map((key) => ({ key })) : body.items,
-        ),
+      async ({ request, body, set }) => {
+        const items = "keys" in body ? body.keys.map((key) => ({ key })) : body.items;
+        const result = await bulkDelete(db, limits, installOf(request), namespaceOf(request), items);
+        return send(set, ok(result)) as typeof result;
+      },
       {
         ...bodyGate(admission, "storage:write", body.bulkDelete, checkKeys),
         body: body.bulkDelete,
@@ -193,14 +192,28 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
     )
-    .get("/v1/namespaces", ({ request }) => listNamespaces(db, installOf(request)), {
-      ...read,
-      response: S.Namespaces,
-      detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
-    })
-    .delete("/v1/namespaces/:ns", ({ request }) => deleteNamespace(db, installOf(request), namespaceOf(request)), {
-      ...write,
-      response: S.Deleted,
-      detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
-    });
+    .get(
+      "/v1/namespaces",
+      async ({ request, set }) => {
+        const result = await listNamespaces(db, installOf(request));
+        return send(set, ok(result)) as typeof result;
+      },
+      {
+        ...read,
+        response: S.Namespaces,
+        detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
+      },
+    )
+    .delete(
+      "/v1/namespaces/:ns",
+      async ({ request, set }) => {
+        const result = await deleteNamespace(db, installOf(request), namespaceOf(request));
+        return send(set, ok(result)) as typeof result;
+      },
+      {
+        ...write,
+        response: S.Deleted,
+        detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
+      },
+    );
 }
