@@ -28,9 +28,9 @@ import {
   tooLarge,
 } from "./plan.ts";
 import { validatorFor, violations } from "./schemas.ts";
-import type { SchemaLimits } from "./validator.ts";
 import type { CleanupObserver } from "./ttl.ts";
 import { type LimitDefaults, limitsOf } from "./usage.ts";
+import type { SchemaLimits } from "./validator.ts";
 
 export type WriteRequest = {
   ops: readonly Op[];
@@ -130,7 +130,9 @@ export async function runWrite(
       const limits = limitsOf(usage, defaults);
       const namespaces = namespacesOf(rows);
       const checks =
-        tooLarge(ops, namespaces, limits) === undefined ? await checksFor(q, defaults, install, ops, namespaces) : new Map();
+        tooLarge(ops, namespaces, limits) === undefined
+          ? await checksFor(q, defaults, install, ops, namespaces)
+          : new Map();
       const stateOf = (stored: readonly StateRow[], swept: SweepRow | undefined): State => ({
         stored: stored.map((r) => ({ revision: r.revision, sizeBytes: r.size_bytes, live: r.live })),
         namespaces,
