@@ -34,6 +34,8 @@ export const QUERY_NAMES = [
   "transactions.identity",
   "transactions.outcome",
   "transactions.end_backend",
+  "ratelimit.lease",
+  "ratelimit.give_back",
 ] as const;
 
 export type QueryName = (typeof QUERY_NAMES)[number];

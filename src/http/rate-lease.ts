@@ -1,0 +1,178 @@
+// The request rate limit for the whole deployment: every service process (and instance)
+// against one database shares one bucket per (tenant, install) pair, a row of
+// ext_storage_rate_buckets, without a database write per request. A process leases a few
+// tokens at a time (one statement, sql/ratelimit/lease.sql) and spends them in memory; it
+// asks for more, in the background, once its share falls below half a lease, so a request of
+// a busy install never waits for the database. Tokens a process leased and did not spend go
+// back to the bucket once the pair has been idle here for a second.
+//
+// What it costs and how exact it is (bench/README.md, "Rate limit across processes"):
+// - at most rate / lease statements a second per process for one busy install (a tenth of
+//   the rate by default: 10 a second, whatever the rate);
+// - never more than the bucket hands out (rate × time + burst) over any stretch, except the
+//   first request of a pair a process has not seen for a second, which passes on credit
+//   while its lease is taken, and is charged to the bucket with it;
+// - a burst of up to burst + processes × lease, when every process holds a full share
+//   just as the bucket has refilled.
+//
+// When the database cannot answer (an error, or no answer within WAIT_MS), every process
+// falls back to its own in-memory bucket (rate-limit.ts) for FALLBACK_MS, then tries the
+// store again: it fails open to the per-process limit, so an outage of the store neither
+// refuses every request nor lets them through unlimited.
+import type { Database } from "../db/client.ts";
+import type { Logger } from "../log.ts";
+import { createRateLimiter, type Limited, pairKey, type RateLimiter, rateLimited } from "./rate-limit.ts";
+
+type Share = {
+  tenantId: string;
+  installId: string;
+  /** leased from the bucket and not yet spent; -1 while the first request's credit is owed */
+  tokens: number;
+  /** the lease under way */
+  pending: Promise<void> | undefined;
+  /** the bucket had no whole token: refused here, without asking, until then */
+  emptyUntil: number;
+  usedAt: number;
+};
+
+// The longest a request waits for a lease (only when its process holds no token of the pair,
+// and no refusal is known): past it, the store counts as unavailable.
+const WAIT_MS = 100;
+// How long the per-process fallback decides after the store failed or was slow.
+const FALLBACK_MS = 1_000;
+// A pair unused this long in a process has its share settled with the bucket and forgotten.
+const IDLE_MS = 1_000;
+// Shares kept at most: past it the oldest is forgotten unsettled (at most a lease lost to the
+// bucket, or one credit never charged).
+const MAX_SHARES = 50_000;
+// Settling statements per sweep, at most; the rest are forgotten unsettled.
+const MAX_SETTLES_PER_SWEEP = 1_000;
+
+/** Tokens per lease: the configured size, or a tenth of the rate (at least one), never more
+ * than the burst. */
+export const leaseSize = (perSecond: number, configured: number) =>
+  Math.min(perSecond * 2, configured > 0 ? configured : Math.max(1, Math.ceil(perSecond / 10)));
+
+export type SharedRateLimitOptions = {
+  perSecond: number;
+  /** tokens per lease (0: the default of leaseSize) */
+  lease: number;
+  db: Database;
+  log: Logger;
+};
+
+export function createSharedRateLimiter({ perSecond, lease, db, log }: SharedRateLimitOptions): RateLimiter {
+  if (perSecond <= 0) return () => {};
+  const now = () => performance.now();
+  const burst = perSecond * 2;
+  const want = leaseSize(perSecond, lease);
+  const fallback = createRateLimiter(perSecond);
+  const shares = new Map<string, Share>();
+  let storeDownUntil = 0;
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+
+  function storeFailed(error: unknown) {
+    if (now() >= storeDownUntil) {
+      log.warn("rate limit store unavailable: per-process limits for now", { error: (error as Error)?.message });
+    }
+    storeDownUntil = now() + FALLBACK_MS;
+  }
+
+  /** Leases enough tokens to bring the share to a whole lease; one lease at a time. */
+  function refill(share: Share): Promise<void> {
+    if (share.pending !== undefined) return share.pending;
+    const wanted = Math.max(1, want - share.tokens);
+    share.pending = db
+      .run<{ granted: number; tokens: number }>("ratelimit.lease", [
+        share.installId,
+        share.tenantId,
+        perSecond,
+        burst,
+        wanted,
+      ])
+      .then(([row]) => {
+        const granted = row?.granted ?? 0;
+        share.tokens += granted;
+        // none left: ask again once a whole lease has accumulated, so that a busy install
+        // costs each process at most rate / lease statements a second
+        if (granted === 0) share.emptyUntil = now() + (Math.max(1, want - (row?.tokens ?? 0)) / perSecond) * 1000;
+      }, storeFailed)
+      .finally(() => {
+        share.pending = undefined;
+      });
+    return share.pending;
+  }
+
+  /** Settles and forgets the shares idle for IDLE_MS; stops itself once none is left. */
+  function sweep() {
+    const t = now();
+    let settles = 0;
+    for (const [key, share] of shares) {
+      if (t - share.usedAt < IDLE_MS || share.pending !== undefined) continue;
+      shares.delete(key);
+      if (share.tokens === 0 || t < storeDownUntil || settles >= MAX_SETTLES_PER_SWEEP) continue;
+      settles++;
+      db.run("ratelimit.give_back", [share.installId, share.tenantId, perSecond, burst, share.tokens]).catch(
+        storeFailed,
+      );
+    }
+    if (shares.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }
+
+  async function awaitLease(share: Share, principal: Limited): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = await Promise.race([
+      refill(share).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(resolve, WAIT_MS, false);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!answered) storeFailed(new Error(`no lease within ${WAIT_MS} ms`));
+    if (now() < storeDownUntil) return fallback(principal);
+    if (share.tokens >= 1) {
+      share.tokens -= 1;
+      return;
+    }
+    throw rateLimited(perSecond, (share.emptyUntil - now()) / 1000);
+  }
+
+  return function take(principal: Limited): void | Promise<void> {
+    if (principal.installId === undefined) return;
+    const t = now();
+    if (t < storeDownUntil) return fallback(principal);
+    const key = pairKey(principal);
+    const share = shares.get(key);
+    if (share === undefined) {
+      // the first request of a pair new to this process passes on credit while its lease is
+      // taken (the lease asks for the credit as well), so it does not wait for the database
+      const fresh: Share = {
+        tenantId: principal.tenantId ?? "",
+        installId: principal.installId,
+        tokens: -1,
+        pending: undefined,
+        emptyUntil: 0,
+        usedAt: t,
+      };
+      if (shares.size >= MAX_SHARES) shares.delete(shares.keys().next().value as string);
+      shares.set(key, fresh);
+      if (sweeper === undefined) {
+        sweeper = setInterval(sweep, IDLE_MS);
+        sweeper.unref?.();
+      }
+      void refill(fresh);
+      return;
+    }
+    share.usedAt = t;
+    if (share.tokens >= 1) {
+      share.tokens -= 1;
+      if (share.tokens < want / 2 && t >= share.emptyUntil) void refill(share);
+      return;
+    }
+    if (t < share.emptyUntil) throw rateLimited(perSecond, (share.emptyUntil - t) / 1000);
+    return awaitLease(share, principal);
+  };
+}
