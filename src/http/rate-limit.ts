@@ -36,8 +36,11 @@ export function rateLimited(perSecond: number, waitSeconds: number): AppError {
   );
 }
 
-export function createRateLimiter(perSecond: number, now: () => number = () => performance.now()) {
-  const burst = perSecond * 2;
+export function createRateLimiter(
+  perSecond: number,
+  now: () => number = () => performance.now(),
+  burst: number = perSecond * 2,
+) {
   const buckets = new Map<string, Bucket>();
 
   /** Spends one token of the principal's install; admin tokens (no install) are not limited. */
