@@ -1,4 +1,6 @@
 // bun run bench:rate — the request rate limit across service processes (src/http/rate-lease.ts):
+//   micro     the limiter alone in this process (mitata): shared with tokens in hand, the
+//             in-memory bucket, off
 //   cpu       server CPU per request with the limit off, on (default lease) and on with a
 //             lease of one token (a statement per request: the worst case), side by side
 //   accuracy  1, 2 and 4 service processes against one database, one install driven through
@@ -10,11 +12,11 @@ import { parseArgs } from "node:util";
 import { dbmate } from "../../src/db/migrate.ts";
 import { type Cluster, startCluster } from "../../test/helpers/postgres.ts";
 
-const HELP = `bun run bench:rate [--part cpu|accuracy|all] [options]
+const HELP = `bun run bench:rate [--part micro|cpu|accuracy|all] [options]
 
-  --part NAME         cpu, accuracy or all (default all)
+  --part NAME         micro, cpu, accuracy or all (default all)
   --rate N            STORAGE_RATE_LIMIT of the accuracy part (default 100)
-  --seconds N         length of each accuracy run (default 10)
+  --seconds N         measured seconds of each accuracy run, after 3 s that spend the burst (default 10)
   --processes LIST    process counts of the accuracy part (default 1,2,4)
   --offered X         requests sent per second in the accuracy part, as a multiple of the rate (default 3)
   --requests N        requests per configuration and round in the cpu part (default 4000)
@@ -50,8 +52,8 @@ const positive = (name: string, raw: string | undefined, max: number) => {
   return n;
 };
 const part = values.part as string;
-if (!["cpu", "accuracy", "all"].includes(part)) {
-  console.error(`--part must be cpu, accuracy or all, got "${part}"`);
+if (!["micro", "cpu", "accuracy", "all"].includes(part)) {
+  console.error(`--part must be micro, cpu, accuracy or all, got "${part}"`);
   process.exit(2);
 }
 const RATE = Math.round(positive("rate", values.rate, 100_000));
@@ -59,6 +61,7 @@ const SECONDS = positive("seconds", values.seconds, 600);
 const OFFERED = positive("offered", values.offered, 100);
 const REQUESTS = Math.round(positive("requests", values.requests, 1_000_000));
 const ROUNDS = Math.round(positive("rounds", values.rounds, 20));
+const BURST_SECONDS = 3;
 const PROCESSES = (values.processes as string).split(",").map((p) => Math.round(positive("processes", p, 16)));
 
 let cluster: Cluster | undefined;
@@ -169,7 +172,8 @@ async function cpuPart() {
   }
 }
 
-/** One install driven through every service at OFFERED × RATE requests a second, paced. */
+/** One install driven through every service at OFFERED × RATE requests a second, paced:
+ * first BURST_SECONDS in which the bucket's burst is spent, then SECONDS measured. */
 async function accuracyRun(n: number) {
   const services = await Promise.all(
     Array.from({ length: n }, () =>
@@ -179,10 +183,11 @@ async function accuracyRun(n: number) {
   try {
     const token = await tokenFor(newInstall(`bench-rate-${n}`));
     await put(services[0]?.url as string, token);
-    await Bun.sleep((2 * RATE * 1000) / RATE); // the PUT's token back, and a full bucket
-    const perSecond = Array.from({ length: Math.ceil(SECONDS) }, () => 0);
+    await Bun.sleep(2_000); // the PUT's token back: a full bucket
+    const seconds = BURST_SECONDS + Math.ceil(SECONDS);
+    const perSecond = Array.from({ length: seconds }, () => 0);
     const offered = OFFERED * RATE;
-    const total = Math.floor(offered * SECONDS);
+    const total = Math.floor(offered * seconds);
     const started = performance.now();
     let next = 0;
     let refused = 0;
@@ -190,10 +195,9 @@ async function accuracyRun(n: number) {
     await Promise.all(
       Array.from({ length: 16 }, async () => {
         for (let i = next++; i < total; i = next++) {
-          const due = started + (i * 1000) / offered;
-          const wait = due - performance.now();
+          const wait = started + (i * 1000) / offered - performance.now();
           if (wait > 0) await Bun.sleep(wait);
-          if (performance.now() - started >= SECONDS * 1000) return;
+          if (performance.now() - started >= seconds * 1000) return;
           const base = services[i % n]?.url as string;
           const res = await fetch(base + PATH, { headers: { authorization: `Bearer ${token}` } });
           await res.arrayBuffer();
@@ -204,34 +208,67 @@ async function accuracyRun(n: number) {
         }
       }),
     );
-    const elapsed = (performance.now() - started) / 1000;
-    const accepted = perSecond.reduce((a, b) => a + b, 0);
-    // the first seconds carry the bucket's burst; the rate is judged on the seconds after it
-    const steady = perSecond.slice(2);
-    const steadyMean = steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length);
-    const off = (steadyMean / RATE - 1) * 100;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const burst = sum(perSecond.slice(0, BURST_SECONDS));
+    const steady = perSecond.slice(BURST_SECONDS);
+    const mean = sum(steady) / steady.length;
+    const off = (mean / RATE - 1) * 100;
     let leases = 0;
     for (const s of services) leases += await statements(s, "ratelimit.lease");
+    const measured = (performance.now() - started) / 1000;
     console.log(
-      `${String(n).padStart(2)} process${n === 1 ? "  " : "es"}  2xx/s ${perSecond.join(" ")}` +
-        `  | from the third second ${steadyMean.toFixed(1)}/s (${off >= 0 ? "+" : ""}${off.toFixed(1)} %, ${Math.abs(off) <= 10 ? "within" : "NOT within"} ±10 %)` +
-        `  | total ${accepted} vs rate × ${elapsed.toFixed(1)} s + burst = ${Math.round(RATE * elapsed + 2 * RATE)}` +
-        `  | 429 ${refused}${other > 0 ? `, other ${other}` : ""}  | leases ${leases} (${(leases / elapsed).toFixed(1)}/s)`,
+      `${String(n).padStart(2)} process${n === 1 ? "  " : "es"}  first ${BURST_SECONDS} s: ${burst} (burst + rate × ${BURST_SECONDS} s = ${2 * RATE + RATE * BURST_SECONDS})` +
+        `  | then 2xx/s ${steady.join(" ")}: mean ${mean.toFixed(1)}/s (${off >= 0 ? "+" : ""}${off.toFixed(1)} %, ${Math.abs(off) <= 10 ? "within" : "NOT within"} ±10 %)` +
+        `  | 429 ${refused}${other > 0 ? `, other ${other}` : ""}  | leases ${(leases / measured).toFixed(1)}/s`,
     );
   } finally {
     await Promise.all(services.map((s) => s.kill("SIGTERM")));
-    let fallbacks = 0;
-    for (const s of services) fallbacks += (await s.stderr()).split("rate limit store unavailable").length - 1;
-    if (fallbacks > 0)
-      console.log(`    (the per-process fallback decided ${fallbacks} time(s): the store failed or was slow)`);
   }
+  // read once the processes are gone: their stderr ends with them
+  let fallbacks = 0;
+  for (const s of services) fallbacks += (await s.stderr()).split("rate limit store unavailable").length - 1;
+  if (fallbacks > 0)
+    console.log(`    (the per-process fallback decided ${fallbacks} time(s): the store failed or was slow)`);
+}
+
+/** The limiter alone, in this process: what a request pays on its way through when its
+ * process holds tokens (the common case), against the in-memory bucket and no limit. */
+async function microPart() {
+  const { bench, run, summary } = await import("mitata");
+  const { connect } = await import("../../src/db/client.ts");
+  const { createLogger } = await import("../../src/log.ts");
+  const { createRateLimiter } = await import("../../src/http/rate-limit.ts");
+  const { createSharedRateLimiter } = await import("../../src/http/rate-lease.ts");
+  const db = connect(DATABASE_URL, { poolMax: 2, prepare: true });
+  const log = createLogger("silent");
+  // a rate no loop here reaches: every call passes, the shared one leasing 100,000 at a time
+  const shared = createSharedRateLimiter({ perSecond: 1_000_000, lease: 0, db, log });
+  const local = createRateLimiter(1_000_000);
+  const off = createSharedRateLimiter({ perSecond: 0, lease: 0, db, log });
+  const principals = Array.from({ length: 100 }, (_, i) => ({
+    tenantId: "bench-tenant",
+    installId: `bench-micro-${i}`,
+  }));
+  for (const p of principals) await shared(p);
+  await Bun.sleep(200); // the first leases in
+  let i = 0;
+  const next = () => principals[i++ % principals.length] as (typeof principals)[number];
+  summary(() => {
+    bench("limit off", () => off(next()));
+    bench("in-memory bucket (embedded)", () => local(next()));
+    bench("shared bucket, tokens in hand", () => shared(next()));
+  });
+  console.log("\nthe limiter alone, per request (100 installs in turn)");
+  await run({ colors: false });
+  await db.close();
 }
 
 try {
-  if (part !== "accuracy") await cpuPart();
-  if (part !== "cpu") {
+  if (part === "micro" || part === "all") await microPart();
+  if (part === "cpu" || part === "all") await cpuPart();
+  if (part === "accuracy" || part === "all") {
     console.log(
-      `\naccuracy: STORAGE_RATE_LIMIT=${RATE} (burst ${2 * RATE}), one install, ${OFFERED * RATE} GETs/s offered round-robin, ${SECONDS} s`,
+      `\naccuracy: STORAGE_RATE_LIMIT=${RATE} (burst ${2 * RATE}), one install, ${OFFERED * RATE} GETs/s offered round-robin, ${BURST_SECONDS} s + ${SECONDS} s measured`,
     );
     for (const n of PROCESSES) await accuracyRun(n);
   }

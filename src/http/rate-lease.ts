@@ -3,22 +3,24 @@
 // ext_storage_rate_buckets, without a database write per request. A process leases a few
 // tokens at a time (one statement, sql/ratelimit/lease.sql) and spends them in memory; it
 // asks for more, in the background, once its share falls below half a lease, so a request of
-// a busy install never waits for the database. Tokens a process leased and did not spend go
-// back to the bucket once the pair has been idle here for a second.
+// a busy install does not wait for the database. Tokens a process leased and did not spend
+// go back to the bucket once the pair has been idle here for a second.
 //
 // What it costs and how exact it is (bench/README.md, "Rate limit across processes"):
-// - at most rate / lease statements a second per process for one busy install (a tenth of
-//   the rate by default: 10 a second, whatever the rate);
-// - never more than the bucket hands out (rate × time + burst) over any stretch, except the
-//   first request of a pair a process has not seen for a second, which passes on credit
-//   while its lease is taken, and is charged to the bucket with it;
+// - about 2 × rate / lease statements a second per process at most for one install over its
+//   rate (a tenth of the rate by default: about 20 a second, whatever the rate), and one per
+//   lease for one under it;
+// - never more than the bucket hands out (rate × time + burst) over any stretch, but for
+//   the first request of a pair new to a process, which passes on credit while its lease is
+//   taken and is charged to the bucket with it;
 // - a burst of up to burst + processes × lease, when every process holds a full share
 //   just as the bucket has refilled.
 //
-// When the database cannot answer (an error, or no answer within WAIT_MS), every process
-// falls back to its own in-memory bucket (rate-limit.ts) for FALLBACK_MS, then tries the
-// store again: it fails open to the per-process limit, so an outage of the store neither
-// refuses every request nor lets them through unlimited.
+// When the database cannot answer (an error, or no lease within WAIT_MS), the process's own
+// in-memory bucket (rate-limit.ts: the rate, with a burst of one lease) decides for
+// FALLBACK_MS, then the store is tried again: the limit fails open to the per-process rate,
+// so a store outage neither refuses every request nor lets them through unlimited. What the
+// fallback lets through is owed to the shared bucket and paid by the next leases.
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import { createRateLimiter, type Limited, pairKey, type RateLimiter, rateLimited } from "./rate-limit.ts";
