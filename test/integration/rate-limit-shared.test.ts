@@ -89,6 +89,32 @@ describe("two service processes sharing one database", () => {
   });
 });
 
+test("no statement per request: an install under its rate costs a lease per half a lease of requests", async () => {
+  const metricsToken = "rate-shared-metrics-token";
+  // a lease of 10 tokens (a tenth of 100/s); 150 requests stay within the burst of 200
+  const service = await startService(process.env.DATABASE_URL as string, {
+    STORAGE_RATE_LIMIT: "100",
+    METRICS_TOKEN: metricsToken,
+  });
+  try {
+    const token = await tokenFor(newInstall("shared-hot"));
+    const tally = await drive([service], token, 30_000, 150);
+    expect(tally.statuses.get(404)).toBe(150);
+    const metrics = await (
+      await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+    ).text();
+    const leases = metrics
+      .split("\n")
+      .filter((l) => l.startsWith("db_query_duration_seconds_count{") && l.includes('query="ratelimit.lease"'))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    // one lease per 5 requests spent (below half a lease), plus the first
+    expect(leases).toBeGreaterThan(0);
+    expect(leases).toBeLessThanOrEqual(150 / 5 + 2);
+  } finally {
+    await service.kill();
+  }
+}, 20_000);
+
 describe("a store that cannot answer", () => {
   let db: FreshDatabase;
   let service: Service | undefined;
