@@ -83,6 +83,19 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: ext_storage_rate_buckets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ext_storage_rate_buckets (
+    install_id text NOT NULL,
+    tenant_id text NOT NULL,
+    tokens double precision NOT NULL,
+    granted integer NOT NULL,
+    refilled_at timestamp with time zone NOT NULL
+);
+
+
+--
 -- Name: ext_storage_records; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -161,6 +174,14 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: ext_storage_rate_buckets ext_storage_rate_buckets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ext_storage_rate_buckets
+    ADD CONSTRAINT ext_storage_rate_buckets_pkey PRIMARY KEY (install_id, tenant_id);
+
+
+--
 -- Name: ext_storage_records ext_storage_records_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -222,4 +243,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20251101120000'),
     ('20261129190000'),
     ('20261129190100'),
+    ('20261129210000'),
     ('20261129213000');

@@ -7,6 +7,7 @@ import type { Database } from "./db/client.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { createCors } from "./http/cors.ts";
 import { renderError } from "./http/errors.ts";
+import { createSharedRateLimiter } from "./http/rate-lease.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
 import { beginRequest, requestFacts } from "./http/request-context.ts";
 import { adminRoutes } from "./http/routes/admin.ts";
@@ -33,7 +34,17 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
   metrics.watchDatabase(db);
   const admission = {
     authenticate,
-    rateLimit: createRateLimiter(config.limits.rateLimit),
+    // the embedded database serves one process: its bucket in memory is the whole limit;
+    // with DATABASE_URL, processes and instances share one bucket per install in the database
+    rateLimit:
+      config.databaseUrl === undefined
+        ? createRateLimiter(config.limits.rateLimit)
+        : createSharedRateLimiter({
+            perSecond: config.limits.rateLimit,
+            lease: config.limits.rateLimitLease,
+            db,
+            log,
+          }),
     maxBodyBytes: config.limits.maxBodyBytes,
   };
   // which lists also sweep their whole install: every TTL_LIST_SWEEP_EVERYth of this app

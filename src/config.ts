@@ -18,6 +18,7 @@ export type Config = Readonly<{
     quotaBytes: number;
     quotaRecords: number;
     rateLimit: number;
+    rateLimitLease: number;
   }>;
   db: Readonly<{ poolMax: number; prepare: boolean }>;
   ttl: Readonly<{
@@ -115,6 +116,9 @@ export function loadConfig(env: Env = process.env): Config {
       quotaRecords: int(env, "STORAGE_QUOTA_RECORDS", 50_000, 0),
       // requests per install per second, burst twice that (0: no limit)
       rateLimit: int(env, "STORAGE_RATE_LIMIT", 100, 0, 1_000_000),
+      // tokens a process leases at a time from the deployment's shared bucket (0: a tenth of
+      // the rate, at least one)
+      rateLimitLease: int(env, "STORAGE_RATE_LIMIT_LEASE", 0, 0, 1_000_000),
     }),
     db: Object.freeze({
       poolMax: int(env, "STORAGE_DB_POOL_MAX", 10, 1, 1000),

@@ -42,6 +42,8 @@ export const QUERY_NAMES = [
   "transactions.outcome",
   "transactions.end_backend",
   "transactions.ordered_scan",
+  "ratelimit.lease",
+  "ratelimit.give_back",
 ] as const;
 
 export type QueryName = (typeof QUERY_NAMES)[number];

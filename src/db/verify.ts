@@ -60,6 +60,14 @@ export const EXPECTED_TABLES: Record<string, Column[]> = {
     ["last_schema_version", "bigint", true],
     ...STAMPS,
   ],
+  // the request rate limit's shared buckets (src/http/rate-lease.ts)
+  ext_storage_rate_buckets: [
+    ["install_id", "text", true],
+    ["tenant_id", "text", true],
+    ["tokens", "double precision", true],
+    ["granted", "integer", true],
+    ["refilled_at", TS, true],
+  ],
 };
 
 /** Every index the statements rely on, as pg_get_indexdef prints it (schema prefix removed). */
@@ -69,6 +77,8 @@ export const EXPECTED_INDEXES: Record<string, string> = {
   ext_storage_schemas_pkey:
     "CREATE UNIQUE INDEX ext_storage_schemas_pkey ON ext_storage_schemas USING btree (install_id, namespace)",
   ext_storage_usage_pkey: "CREATE UNIQUE INDEX ext_storage_usage_pkey ON ext_storage_usage USING btree (install_id)",
+  ext_storage_rate_buckets_pkey:
+    "CREATE UNIQUE INDEX ext_storage_rate_buckets_pkey ON ext_storage_rate_buckets USING btree (install_id, tenant_id)",
   ext_storage_records_namespace_scan_idx:
     "CREATE INDEX ext_storage_records_namespace_scan_idx ON ext_storage_records USING btree (install_id, namespace) INCLUDE (tenant_id, size_bytes, expires_at)",
   ext_storage_records_ttl_idx:

@@ -64,7 +64,7 @@ function admitter(
     if (admitted.has(request)) return;
     admitPath(context);
     const principal = await authenticate(request.headers.get("authorization"));
-    rateLimit(principal);
+    await rateLimit(principal);
     // admin routes name the install in their path; every other route acts on the token's
     if (admin && !principal.scopes.has(scope)) throw fail("FORBIDDEN", `the token lacks the ${scope} scope`);
     setPrincipal(request, admin ? principal : requireInstall(principal, scope));

@@ -28,9 +28,11 @@ test("a migrated database verifies: tables, columns, indexes, migrations and a r
     "table ext_storage_records": "ok",
     "table ext_storage_schemas": "ok",
     "table ext_storage_usage": "ok",
+    "table ext_storage_rate_buckets": "ok",
     "index ext_storage_records_pkey": "ok",
     "index ext_storage_schemas_pkey": "ok",
     "index ext_storage_usage_pkey": "ok",
+    "index ext_storage_rate_buckets_pkey": "ok",
     "index ext_storage_records_namespace_scan_idx": "ok",
     "index ext_storage_records_ttl_idx": "ok",
     "ttl sweeper": "ok",
@@ -45,7 +47,7 @@ test("a migrated database verifies: tables, columns, indexes, migrations and a r
   const human = await runScript("db:verify", [], db.url);
   expect(human.code).toBe(0);
   expect(human.stdout).toContain("ok    smoke CRUD");
-  expect(human.stdout).toMatch(/11 ok, 0 failed, 1 skipped: VERIFIED\n$/);
+  expect(human.stdout).toMatch(/13 ok, 0 failed, 1 skipped: VERIFIED\n$/);
 });
 
 test("an unmigrated database fails verification, naming what is missing", async () => {
@@ -81,7 +83,7 @@ test("a missing index, a changed column or a pending migration each fail verific
   ]);
 });
 
-citusTest("on Citus: all three tables hash-distributed on install_id, colocated, shards on every worker", async () => {
+citusTest("on Citus: every table hash-distributed on install_id, colocated, shards on every worker", async () => {
   const result = await runScript("db:verify", ["--json"], CITUS_URL as string);
   expect(result.code).toBe(0);
   const v = json(result);
@@ -90,6 +92,7 @@ citusTest("on Citus: all three tables hash-distributed on install_id, colocated,
   expect(s["citus distribution ext_storage_records"]).toBe("ok");
   expect(s["citus distribution ext_storage_schemas"]).toBe("ok");
   expect(s["citus distribution ext_storage_usage"]).toBe("ok");
+  expect(s["citus distribution ext_storage_rate_buckets"]).toBe("ok");
   expect(s["citus colocation"]).toBe("ok");
   // biome-ignore lint/suspicious/noExplicitAny: checks are JSON
   const shards = v.checks.find((c: any) => c.name === "citus shards per node").data as Record<
@@ -102,5 +105,6 @@ citusTest("on Citus: all three tables hash-distributed on install_id, colocated,
     expect(counts.ext_storage_records).toBeGreaterThan(0);
     expect(counts.ext_storage_usage).toBe(counts.ext_storage_records);
     expect(counts.ext_storage_schemas).toBe(counts.ext_storage_records);
+    expect(counts.ext_storage_rate_buckets).toBe(counts.ext_storage_records);
   }
 });

@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
+import { loadConfig } from "../../src/config.ts";
 import type { AppError } from "../../src/errors.ts";
+import { leaseSize } from "../../src/http/rate-lease.ts";
 import { createRateLimiter } from "../../src/http/rate-limit.ts";
 
 const a = { tenantId: "t1", installId: "a" };
@@ -60,4 +62,21 @@ test("budgets belong to the (tenant, install) pair; a principal without an insta
   expect(refused(() => take(intruder))?.code).toBe("RATE_LIMITED");
   expect(refused(() => take(a))).toBeUndefined();
   for (let i = 0; i < 10; i++) take({ tenantId: undefined, installId: undefined });
+});
+
+test("a lease is a tenth of the rate (at least one token) unless configured, and never above the burst", () => {
+  expect([leaseSize(100, 0), leaseSize(5, 0), leaseSize(1, 0), leaseSize(1234, 0)]).toEqual([10, 1, 1, 124]);
+  expect([leaseSize(100, 25), leaseSize(100, 500)]).toEqual([25, 200]);
+  expect(loadConfig({ STORAGE_RATE_LIMIT_LEASE: "7" }).limits.rateLimitLease).toBe(7);
+  expect(loadConfig({}).limits.rateLimitLease).toBe(0);
+  expect(() => loadConfig({ STORAGE_RATE_LIMIT_LEASE: "-1" })).toThrow(/STORAGE_RATE_LIMIT_LEASE/);
+});
+
+test("the fallback's burst can be set apart from the rate", () => {
+  let t = 0;
+  const take = createRateLimiter(100, () => t, 3);
+  for (let i = 0; i < 3; i++) take(a);
+  expect(refused(() => take(a))?.code).toBe("RATE_LIMITED");
+  t += 10; // one token at 100/s
+  expect(refused(() => take(a))).toBeUndefined();
 });
