@@ -165,7 +165,7 @@ describe("a store that cannot answer", () => {
 
   test("an unreachable database: 503 UNAVAILABLE (429 past this process's rate), never 500", async () => {
     const closed = Object.assign(new URL(db.url), { port: String(await freePort()) }).toString();
-    const down = await startService(closed, { STORAGE_RATE_LIMIT: String(RATE) }, "/healthz");
+    const down = await startService(closed, { STORAGE_RATE_LIMIT: String(RATE) }, { waitFor: "/healthz" });
     try {
       const c = client(down.url, await tokenFor(newInstall("store-down")));
       const statuses: number[] = [];
