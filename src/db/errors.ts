@@ -75,8 +75,20 @@ export function isUnavailable(error: unknown): boolean {
   return UNAVAILABLE_DRIVER.has(c) || TLS_FAILURE.test(c) || (/^[0-9A-Z]{5}$/.test(c) && unavailableState(c));
 }
 
+// The service's SQL is fixed and tested against the migrated schema: a table, column or
+// function it names that the database lacks means the database is behind this release (its
+// migrations are pending, or were rolled back under it), not that the request was wrong.
+// /readyz says "migrations are pending" meanwhile; requests answer 503 until the schema is
+// current, and a retry then succeeds.
+const SCHEMA_BEHIND = new Set(["42P01", "42703", "42883"]); // undefined table, column, function
+
+/** Whether an error means the database's schema is behind the service's statements. */
+export const isSchemaBehind = (error: unknown): boolean => SCHEMA_BEHIND.has(code(error) ?? "");
+
 export function mapDatabaseError(error: unknown): AppError | undefined {
-  return isUnavailable(error)
-    ? new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry")
-    : undefined;
+  if (isUnavailable(error)) return new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry");
+  if (isSchemaBehind(error)) {
+    return new AppError("UNAVAILABLE", "the database's schema is not current (migrations pending); retry");
+  }
+  return undefined;
 }

@@ -60,10 +60,24 @@ describe("503 UNAVAILABLE, with Retry-After", () => {
   }
 });
 
+describe("a schema behind the service (migrations pending or rolled back): 503, not a bug", () => {
+  for (const [what, state] of [
+    ["undefined table", "42P01"],
+    ["undefined column", "42703"],
+    ["undefined function", "42883"],
+  ] as const) {
+    test(what, () => {
+      expect(isUnavailable(serverError(state))).toBe(false);
+      const mapped = mapDatabaseError(serverError(state));
+      expect([mapped?.status, mapped?.code, mapped?.headers?.["retry-after"]]).toEqual([503, "UNAVAILABLE", "1"]);
+      expect(mapped?.message).toContain("migrations pending");
+    });
+  }
+});
+
 describe("unmapped: a mistake in the request or the code, not the database being away", () => {
   const cases: Array<[string, unknown]> = [
     ["syntax error", serverError("42601")],
-    ["undefined column", serverError("42703")],
     ["unique violation", serverError("23505")],
     ["invalid text representation", serverError("22P02")],
     ["a transaction misuse (not the read-only kind)", serverError("25001")],
