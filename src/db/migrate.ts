@@ -27,11 +27,33 @@ export const comparableDump = (dump: string): string =>
 
 export type DbmateResult = { code: number; output: string };
 
+/**
+ * The URL as dbmate must get it to mean what it means to the service. postgres.js, which the
+ * service and every other command use, connects without TLS unless the URL asks for it
+ * (sslmode); dbmate's driver insists on TLS unless told otherwise, so the same URL that
+ * serves worked everywhere but failed db:migrate with "SSL is not enabled on the server".
+ * A URL that names an sslmode is passed as it is.
+ */
+export function dbmateUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.searchParams.has("sslmode")) return url;
+    parsed.searchParams.set("sslmode", "disable");
+    return parsed.toString();
+  } catch {
+    return url; // not a URL: dbmate says so itself
+  }
+}
+
 export function dbmate(url: string, args: readonly string[]): Promise<DbmateResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(DBMATE, ["--url", url, "--migrations-dir", MIGRATIONS_DIR, "--no-dump-schema", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      DBMATE,
+      ["--url", dbmateUrl(url), "--migrations-dir", MIGRATIONS_DIR, "--no-dump-schema", ...args],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));

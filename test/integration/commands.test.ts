@@ -6,6 +6,7 @@ import { afterEach, expect, test } from "bun:test";
 import { loadMigrations } from "../../src/db/migration-file.ts";
 import { tablesDroppedBy } from "../../src/db/status.ts";
 import { type FreshDatabase, freshDatabase, json, runScript } from "../helpers/databases.ts";
+import { freePort } from "../helpers/postgres.ts";
 
 const COMMANDS: string[][] = [
   ["start"],
@@ -90,4 +91,29 @@ test("the tables a down section drops are read from its SQL", () => {
     "c",
   ]);
   expect(tablesDroppedBy("drop function f(integer);\ndrop index i;")).toEqual([]);
+});
+
+test("every db command meets an unreachable database with one line and exit 1, never a stack trace", async () => {
+  const closed = `postgres://nobody@127.0.0.1:${await freePort()}/none`;
+  for (const script of ["db:status", "db:verify", "db:migrate", "db:rollback", "db:reconcile", "db:canonicalise"]) {
+    const run = await runScript(script, ["--url", closed], "");
+    const lines = run.stderr.trimEnd().split("\n");
+    expect({ script, code: run.code, lines: lines.length, trace: /\n\s+at /.test(run.stderr) }).toEqual({
+      script,
+      code: 1,
+      lines: 1,
+      trace: false,
+    });
+    expect(lines[0]).toContain(script);
+  }
+  const notUrl = await runScript("db:status", ["--url", "not a url"], "");
+  expect([notUrl.code, notUrl.stderr.trimEnd().split("\n").length]).toEqual([1, 1]);
+}, 60_000);
+
+test("db:migrate takes the URL the service takes: no sslmode means no TLS, as for every command", async () => {
+  db = await freshDatabase("cmd_nossl");
+  const url = new URL(db.url);
+  url.searchParams.delete("sslmode");
+  const migrated = await runScript("db:migrate", ["--url", url.toString()], "");
+  expect({ code: migrated.code, ok: json(migrated).ok }).toEqual({ code: 0, ok: true });
 });

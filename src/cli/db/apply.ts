@@ -93,7 +93,8 @@ export async function apply(direction: "up" | "down", argv: string[]): Promise<n
     finishedAt: new Date().toISOString(),
     versions: changed,
     ok: result.code === 0,
-    ...(result.code === 0 ? {} : { error: `dbmate exited with ${result.code}` }),
+    // the record says why, not only that it failed: dbmate's last line names the cause
+    ...(result.code === 0 ? {} : { error: `dbmate exited with ${result.code}: ${lastLine(result.output)}` }),
   });
   return result.code === 0 ? 0 : 1;
 }
@@ -105,4 +106,8 @@ async function versionsOf(url: string): Promise<string[]> {
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+function lastLine(output: string): string {
+  return output.trim().split("\n").at(-1)?.trim() || "no output";
 }

@@ -1,4 +1,5 @@
 // What the db:* commands share: the database URL, durations on the command line, exits.
+import { basename } from "node:path";
 import { loadConfig } from "../../config.ts";
 import { usageError } from "../args.ts";
 
@@ -36,3 +37,14 @@ export function usage(message: string): never {
 }
 
 export const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+// A database that cannot be reached (a closed port, a name that does not resolve, a URL that
+// is not one) ends every db:* command with one line naming the command and the cause, exit 1,
+// never a stack trace.
+const command = `db:${basename(process.argv[1] ?? "command").replace(/\.ts$/, "")}`;
+const failed = (error: unknown) => {
+  console.error(`${command} failed: ${(error as Error)?.message ?? String(error)}`);
+  process.exit(1);
+};
+process.on("uncaughtException", failed);
+process.on("unhandledRejection", failed);
