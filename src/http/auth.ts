@@ -1,6 +1,7 @@
 // Who a request acts for. The token alone decides it (spec section 2): nothing in the URL or
 // the body can widen the install a request touches.
 import { errors as joseErrors, jwtVerify } from "jose";
+import { ID_PATTERN } from "../contract/schemas.ts";
 import { AppError, fail } from "../errors.ts";
 
 export const SCOPES = ["storage:read", "storage:write", "storage:schema", "storage:admin"] as const;
@@ -19,7 +20,6 @@ export type InstallPrincipal = Principal & { tenantId: string; extensionId: stri
 
 export type AuthOptions = { secret: string; audience: string; issuer: string | undefined };
 
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CLOCK_SKEW_SECONDS = 30;
 const CACHE_MAX = 10_000;
 
@@ -67,7 +67,7 @@ export function createAuthenticator(options: AuthOptions) {
     const id = (claim: string): string | undefined => {
       const value = payload[claim];
       if (value === undefined) return undefined;
-      if (typeof value !== "string" || !ID.test(value)) {
+      if (typeof value !== "string" || !ID_PATTERN.test(value)) {
         throw unauthenticated(`the ${claim} claim must be 1–128 characters of [A-Za-z0-9._:-]`);
       }
       return value;

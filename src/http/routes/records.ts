@@ -1,7 +1,7 @@
 // /v1 record and namespace routes: admit (gate), read the path and query, call the domain.
-import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { Config } from "../../config.ts";
+import { S } from "../../contract/index.ts";
 import type { Database } from "../../db/client.ts";
 import { fail } from "../../errors.ts";
 import type { Metrics } from "../../metrics.ts";
@@ -9,13 +9,13 @@ import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
+import { answers, BODY, documented, queryParameters } from "../answers.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { addVary } from "../cors.ts";
-import { type Admission, bodyGate, gate, type ItemCheck } from "../gate.ts";
+import { type Admission, admission as admissionMacro, type ItemCheck } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
-import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
-import { installOf } from "../request-context.ts";
-import * as S from "../schemas.ts";
+import { limitedBodies } from "../limits.ts";
+import { listQuery, preconditionOf } from "../request.ts";
 
 export type RouteDeps = { db: Database; config: Config; admission: Admission; metrics: Metrics };
 
@@ -27,11 +27,6 @@ function json(set: { headers: Record<string, unknown> }, text: string): string {
   return text;
 }
 
-/** The 200 response schema of a route whose body is written as text, for the OpenAPI document. */
-const documented = (schema: TSchema) => ({
-  responses: { 200: { description: "OK", content: { "application/json": { schema } } } },
-});
-
 // What the domain finds wrong with the items of a bulk body whose envelope is valid (see gate.ts).
 type Keyed = { keys?: unknown[]; items?: Array<{ key?: unknown } | null> };
 const keysOf = (body: unknown) => {
@@ -41,28 +36,34 @@ const keysOf = (body: unknown) => {
 const checkKeys: ItemCheck = (body, skip) => keyFaults(keysOf(body), skip);
 const checkWrites: ItemCheck = (body, skip) => writeItemFaults((body as { items: WriteItem[] }).items, skip);
 
+/** The errors of a write's body and values, beyond admission's. */
+const WRITE_ERRORS = [
+  ...BODY,
+  "INVALID_KEY",
+  "INVALID_NAMESPACE",
+  "QUOTA_EXCEEDED",
+  "VALUE_TOO_LARGE",
+  "SCHEMA_VIOLATION",
+] as const;
+
+/** A 204: no body. */
+const EMPTY = S.NoContent;
+
 export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
   const { limits } = config;
   // the sampled sweep: every Nth list of this process also sweeps its whole install
   let lists = 0;
   const sampleSweep = () => config.ttl.listSweepEvery > 0 && ++lists % config.ttl.listSweepEvery === 0;
-  const read = gate(admission, "storage:read");
-  const write = gate(admission, "storage:write");
-  const body = {
-    write: S.WriteBody,
-    bulkKeys: S.BulkKeysBody(limits.maxBulkKeys),
-    bulkPut: S.BulkPutBody(limits.maxBulkItems),
-    bulkDelete: S.BulkDeleteBody(limits.maxBulkKeys),
-  };
+  const body = limitedBodies(limits);
   const tags = ["records"];
 
   return new Elysia({ name: "records" })
+    .use(admissionMacro(admission))
     .get(
       "/v1/namespaces/:ns/records/:key",
-      async ({ request, set }) => {
-        const install = installOf(request);
+      async ({ request, set, install, namespace, key }) => {
         const condition = ifNoneMatchOf(request);
-        const { record, cleaned } = await getRecord(db, install, namespaceOf(request), keyOf(request));
+        const { record, cleaned } = await getRecord(db, install, namespace, key);
         metrics.countCleanup("get", install, cleaned);
         if (record === undefined) throw fail("NOT_FOUND", "no such record");
         set.headers.etag = etag(record.revision);
@@ -75,21 +76,19 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         }
         return json(set, recordJson(record));
       },
-      { ...read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
+      {
+        record: "storage:read",
+        detail: {
+          tags,
+          summary: "Read one record (If-None-Match: 304 when it matches)",
+          ...documented({ 200: S.Record }, ["INVALID_KEY", "INVALID_NAMESPACE"]),
+        },
+      },
     )
     .put(
       "/v1/namespaces/:ns/records/:key",
-      async ({ request, body, set }) => {
-        const install = installOf(request);
-        const result = await putRecord(
-          db,
-          limits,
-          install,
-          namespaceOf(request),
-          keyOf(request),
-          body,
-          preconditionOf(request),
-        );
+      async ({ request, body, set, install, namespace, key }) => {
+        const result = await putRecord(db, limits, install, namespace, key, body, preconditionOf(request));
         metrics.countCleanup("put", install, result.replacedExpired);
         metrics.countCleanup("quota", install, result.swept);
         set.status = result.created ? 201 : 200;
@@ -97,9 +96,9 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return result.record;
       },
       {
-        ...bodyGate(admission, "storage:write", body.write),
+        record: { scope: "storage:write", body: body.write },
         body: body.write,
-        response: { 200: S.WriteResponse, 201: S.WriteResponse },
+        response: answers({ 200: S.WriteResponse, 201: S.WriteResponse }, [...WRITE_ERRORS, "REVISION_MISMATCH"]),
         detail: {
           tags,
           summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)",
@@ -108,20 +107,23 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
     )
     .delete(
       "/v1/namespaces/:ns/records/:key",
-      async ({ request, set }) => {
+      async ({ request, set, install, namespace, key }) => {
         const precondition = preconditionOf(request);
         if (precondition.ifNoneMatch) throw fail("INVALID_REQUEST", "DELETE honours If-Match only");
-        await deleteRecord(db, installOf(request), namespaceOf(request), keyOf(request), precondition.ifMatch);
+        await deleteRecord(db, install, namespace, key, precondition.ifMatch);
         set.status = 204;
       },
-      { ...write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
+      {
+        record: "storage:write",
+        response: answers({ 204: EMPTY }, ["INVALID_KEY", "INVALID_NAMESPACE", "REVISION_MISMATCH"]),
+        detail: { tags, summary: "Delete a record (If-Match honoured)" },
+      },
     )
     .get(
       "/v1/namespaces/:ns/records",
-      async ({ request, set }) => {
-        const install = installOf(request);
+      async ({ request, set, install, namespace }) => {
         const query = listQuery(request, limits.maxListLimit);
-        const { page, cleaned, swept } = await listRecords(db, install, namespaceOf(request), {
+        const { page, cleaned, swept } = await listRecords(db, install, namespace, {
           ...query,
           sweepInstall: sampleSweep(),
         });
@@ -130,76 +132,67 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         return json(set, listPageJson(page));
       },
       {
-        ...read,
-
+        namespace: "storage:read",
         detail: {
           tags,
           summary: "List records in key byte order (prefix, limit, cursor, values=false)",
-          ...documented(S.ListPage),
-          parameters: ["prefix", "limit", "cursor", "values"].map((name) => ({
-            name,
-            in: "query",
-            required: false,
-            schema: { type: "string" },
-          })),
+          ...documented({ 200: S.ListPage }, ["INVALID_NAMESPACE"]),
+          // read by listQuery (http/request.ts), strictly: not left to Elysia's coercing check
+          parameters: queryParameters(S.ListQuery),
         },
       },
     )
     .post(
       "/v1/namespaces/:ns/bulk-get",
-      async ({ request, body, set }) => {
-        const install = installOf(request);
-        const { result, cleaned } = await bulkGet(db, install, namespaceOf(request), body.keys);
+      async ({ body, set, install, namespace }) => {
+        const { result, cleaned } = await bulkGet(db, install, namespace, body.keys);
         metrics.countCleanup("bulk_get", install, cleaned);
         return json(set, bulkGetJson(result));
       },
       {
-        ...bodyGate(admission, "storage:read", body.bulkKeys, checkKeys),
+        namespace: { scope: "storage:read", body: body.bulkKeys, itemCheck: checkKeys },
         body: body.bulkKeys,
-
-        detail: { tags, summary: "Read many records", ...documented(S.BulkGetResponse) },
+        detail: {
+          tags,
+          summary: "Read many records",
+          ...documented({ 200: S.BulkGetResponse }, [...BODY, "INVALID_KEY", "INVALID_NAMESPACE"]),
+        },
       },
     )
     .post(
       "/v1/namespaces/:ns/bulk-put",
-      async ({ request, body }) => {
-        const install = installOf(request);
-        const { items, replacedExpired, swept } = await bulkPut(db, limits, install, namespaceOf(request), body.items);
+      async ({ body, install, namespace }) => {
+        const { items, replacedExpired, swept } = await bulkPut(db, limits, install, namespace, body.items);
         metrics.countCleanup("bulk_put", install, replacedExpired);
         metrics.countCleanup("quota", install, swept);
         return { items };
       },
       {
-        ...bodyGate(admission, "storage:write", body.bulkPut, checkWrites),
+        namespace: { scope: "storage:write", body: body.bulkPut, itemCheck: checkWrites },
         body: body.bulkPut,
-        response: S.BulkPutResponse,
+        response: answers({ 200: S.BulkPutResponse }, [...WRITE_ERRORS, "REVISION_MISMATCH"]),
         detail: { tags, summary: "Write many records, all or nothing" },
       },
     )
     .post(
       "/v1/namespaces/:ns/bulk-delete",
-      ({ request, body }) =>
-        bulkDelete(
-          db,
-          installOf(request),
-          namespaceOf(request),
-          "keys" in body ? body.keys.map((key) => ({ key })) : body.items,
-        ),
+      ({ body, install, namespace }) =>
+        bulkDelete(db, install, namespace, "keys" in body ? body.keys.map((key) => ({ key })) : body.items),
       {
-        ...bodyGate(admission, "storage:write", body.bulkDelete, checkKeys),
+        namespace: { scope: "storage:write", body: body.bulkDelete, itemCheck: checkKeys },
         body: body.bulkDelete,
-        response: S.Deleted,
+        response: answers({ 200: S.Deleted }, [...BODY, "INVALID_KEY", "INVALID_NAMESPACE", "REVISION_MISMATCH"]),
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
     )
-    .get("/v1/namespaces", ({ request }) => listNamespaces(db, installOf(request)), {
-      ...read,
-      response: S.Namespaces,
+    .get("/v1/namespaces", ({ install }) => listNamespaces(db, install), {
+      install: "storage:read",
+      response: answers({ 200: S.Namespaces }),
       detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
     })
-    .delete("/v1/namespaces/:ns", ({ request }) => deleteNamespace(db, installOf(request), namespaceOf(request)), {
-      ...write,
-      response: S.Deleted,
+    .delete("/v1/namespaces/:ns", ({ install, namespace }) => deleteNamespace(db, install, namespace), {
+      namespace: "storage:write",
+      response: answers({ 200: S.Deleted }, ["INVALID_NAMESPACE"]),
       detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
     });
 }

@@ -1,0 +1,56 @@
+// What a route answers, declared from the contract: its 2xx bodies and the error codes it can
+// give, grouped by status, each with its body schema. Elysia validates the 2xx bodies of the
+// routes that return objects and the OpenAPI document lists them all.
+import type { TSchema } from "@sinclair/typebox";
+import { ERROR_STATUS, type ErrorCode, errorBodiesOf } from "../contract/index.ts";
+
+/** The errors every admitted route can give before its own work: host, token, rate, scope, path, database. */
+const ADMISSION: readonly ErrorCode[] = [
+  "INVALID_REQUEST",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "RATE_LIMITED",
+  "UNAVAILABLE",
+];
+/** And those of reading a JSON body. */
+export const BODY: readonly ErrorCode[] = ["UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"];
+
+export type Answers = Record<number, TSchema>;
+
+/** The 2xx bodies given and the error bodies of the admission's codes plus `codes`, by status. */
+export function answers(ok: Answers, codes: readonly ErrorCode[] = []): Answers {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set([...ADMISSION, ...codes])) {
+    const status = ERROR_STATUS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: Answers = { ...ok };
+  for (const [status, list] of byStatus) out[status] = errorBodiesOf(list);
+  return out;
+}
+
+/**
+ * The OpenAPI `responses` of a route whose 2xx body is written as JSON text (http/json.ts):
+ * Elysia would check a string against an object schema, so these are documented, not hooked.
+ */
+export function documented(ok: Answers, codes: readonly ErrorCode[] = []) {
+  const responses: Record<string, { description: string; content: { "application/json": { schema: TSchema } } }> = {};
+  for (const [status, schema] of Object.entries(answers(ok, codes))) {
+    responses[status] = {
+      description: Number(status) < 400 ? "OK" : "error",
+      content: { "application/json": { schema } },
+    };
+  }
+  return { responses };
+}
+
+/** Query parameters for the OpenAPI document, from the contract's query schema. */
+export function queryParameters(schema: { properties: Record<string, TSchema>; required?: string[] }) {
+  return Object.entries(schema.properties).map(([name, property]) => ({
+    name,
+    in: "query" as const,
+    required: schema.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
