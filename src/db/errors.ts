@@ -1,5 +1,5 @@
 // PostgreSQL and driver failures mapped to the contract's errors, in one place.
-import { AppError } from "../errors.ts";
+import { AppError, errors } from "../errors.ts";
 
 type PgLike = { code?: unknown; syscall?: unknown; errors?: unknown };
 
@@ -75,8 +75,17 @@ export function isUnavailable(error: unknown): boolean {
   return UNAVAILABLE_DRIVER.has(c) || TLS_FAILURE.test(c) || (/^[0-9A-Z]{5}$/.test(c) && unavailableState(c));
 }
 
+// SQLSTATEs that mean the request met the current data and cannot apply to it: 409 CONFLICT,
+// with `details.reason` naming which (never the constraint or the SQL text).
+const CONFLICT_STATES: Readonly<Record<string, { reason: string; message: string }>> = {
+  "23505": {
+    reason: "already_exists",
+    message: "a concurrent request created the same entry; nothing was written, retry",
+  },
+};
+
 export function mapDatabaseError(error: unknown): AppError | undefined {
-  return isUnavailable(error)
-    ? new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry")
-    : undefined;
+  if (isUnavailable(error)) return new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry");
+  const conflict = CONFLICT_STATES[code(error) ?? ""];
+  return conflict === undefined ? undefined : errors.conflict(conflict.reason, conflict.message);
 }

@@ -4,16 +4,13 @@
 import type { TSchema } from "@sinclair/typebox";
 import { ERROR_STATUS, type ErrorCode, errorBodiesOf } from "../contract/index.ts";
 
-/** The errors every admitted route can give before its own work: host, token, rate, scope, path, database. */
-const ADMISSION: readonly ErrorCode[] = [
-  "INVALID_REQUEST",
-  "UNAUTHENTICATED",
-  "FORBIDDEN",
-  "NOT_FOUND",
-  "RATE_LIMITED",
-  "UNAVAILABLE",
-];
-/** And those of reading a JSON body. */
+/** The errors every admitted route can give besides its own: host, token, scope, database. */
+const ADMISSION: readonly ErrorCode[] = ["INVALID_REQUEST", "UNAUTHENTICATED", "FORBIDDEN", "UNAVAILABLE"];
+/** And a route acting on the token's install: its request rate (admin tokens are not limited). */
+export const INSTALL: readonly ErrorCode[] = ["RATE_LIMITED"];
+/** And a route with a path parameter: a `.`/`..` segment names no route (http/target.ts). */
+export const PATH: readonly ErrorCode[] = ["NOT_FOUND"];
+/** And a route taking a JSON body: reading it. */
 export const BODY: readonly ErrorCode[] = ["UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"];
 
 export type Answers = Record<number, TSchema>;

@@ -2,9 +2,12 @@
 import { Elysia } from "elysia";
 import { S } from "../../contract/index.ts";
 import { adminUsage, purgeInstall, setLimits } from "../../records/admin.ts";
-import { answers, BODY } from "../answers.ts";
+import { answers, BODY, PATH } from "../answers.ts";
 import { admission as admissionMacro } from "../gate.ts";
 import type { RouteDeps } from "./records.ts";
+
+// an install named in the path: a bad escape in it is INVALID_KEY; admin tokens are not rate limited
+const INSTALL_PATH = [...PATH, "INVALID_KEY"] as const;
 
 export function adminRoutes({ db, config, admission }: RouteDeps) {
   const tags = ["admin"];
@@ -12,7 +15,7 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
     .use(admissionMacro(admission))
     .get("/admin/v1/tenants/:tid/installs/:iid/usage", ({ target }) => adminUsage(db, config.limits, target), {
       adminInstall: "storage:admin",
-      response: answers({ 200: S.Usage }, ["INVALID_KEY"]),
+      response: answers({ 200: S.Usage }, INSTALL_PATH),
       detail: { tags, summary: "Usage of any install (zeros for one never seen)" },
     })
     .put(
@@ -21,7 +24,7 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
       {
         adminInstall: { scope: "storage:admin", body: S.LimitsBody },
         body: S.LimitsBody,
-        response: answers({ 200: S.Limits }, [...BODY, "INVALID_KEY"]),
+        response: answers({ 200: S.Limits }, [...INSTALL_PATH, ...BODY]),
         detail: { tags, summary: "Per-install quota overrides (null: back to the default)" },
       },
     )
@@ -33,7 +36,7 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
       },
       {
         adminInstall: "storage:admin",
-        response: answers({ 204: S.NoContent }, ["INVALID_KEY"]),
+        response: answers({ 204: S.NoContent }, INSTALL_PATH),
         detail: { tags, summary: "Purge everything of an install (uninstall); idempotent" },
       },
     );

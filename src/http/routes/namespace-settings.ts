@@ -3,10 +3,12 @@ import { Elysia } from "elysia";
 import { S } from "../../contract/index.ts";
 import { deleteSchema, getSchema, putSchema } from "../../records/schemas.ts";
 import { usageOf } from "../../records/usage.ts";
-import { answers, BODY } from "../answers.ts";
+import { answers, BODY, INSTALL, PATH } from "../answers.ts";
 import { admission as admissionMacro } from "../gate.ts";
 import { limitedBodies } from "../limits.ts";
 import type { RouteDeps } from "./records.ts";
+
+const NAMESPACE = [...INSTALL, ...PATH, "INVALID_NAMESPACE"] as const;
 
 export function settingsRoutes({ db, config, admission }: RouteDeps) {
   const schemaBody = limitedBodies(config.limits).schema;
@@ -24,13 +26,13 @@ export function settingsRoutes({ db, config, admission }: RouteDeps) {
       {
         namespace: { scope: "storage:schema", body: schemaBody },
         body: schemaBody,
-        response: answers({ 200: S.Schema, 201: S.Schema }, [...BODY, "INVALID_NAMESPACE"]),
+        response: answers({ 200: S.Schema, 201: S.Schema }, [...NAMESPACE, ...BODY]),
         detail: { tags, summary: "Set the namespace's JSON Schema (draft 2020-12), default TTL and value size limit" },
       },
     )
     .get("/v1/namespaces/:ns/schema", ({ install, namespace }) => getSchema(db, install, namespace), {
       namespace: "storage:schema",
-      response: answers({ 200: S.Schema }, ["INVALID_NAMESPACE"]),
+      response: answers({ 200: S.Schema }, NAMESPACE),
       detail: { tags, summary: "The namespace's schema, with its version" },
     })
     .delete(
@@ -41,13 +43,13 @@ export function settingsRoutes({ db, config, admission }: RouteDeps) {
       },
       {
         namespace: "storage:schema",
-        response: answers({ 204: S.NoContent }, ["INVALID_NAMESPACE"]),
+        response: answers({ 204: S.NoContent }, NAMESPACE),
         detail: { tags, summary: "Remove the namespace's schema" },
       },
     )
     .get("/v1/usage", ({ install }) => usageOf(db, install, config.limits), {
       install: "storage:read",
-      response: answers({ 200: S.Usage }),
+      response: answers({ 200: S.Usage }, INSTALL),
       detail: { tags: ["usage"], summary: "The install's live usage and the limits in force" },
     });
 }

@@ -9,7 +9,7 @@ import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
-import { answers, BODY, documented, queryParameters } from "../answers.ts";
+import { answers, BODY, documented, INSTALL, PATH, queryParameters } from "../answers.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { addVary } from "../cors.ts";
 import { type Admission, admission as admissionMacro, type ItemCheck } from "../gate.ts";
@@ -36,18 +36,10 @@ const keysOf = (body: unknown) => {
 const checkKeys: ItemCheck = (body, skip) => keyFaults(keysOf(body), skip);
 const checkWrites: ItemCheck = (body, skip) => writeItemFaults((body as { items: WriteItem[] }).items, skip);
 
-/** The errors of a write's body and values, beyond admission's. */
-const WRITE_ERRORS = [
-  ...BODY,
-  "INVALID_KEY",
-  "INVALID_NAMESPACE",
-  "QUOTA_EXCEEDED",
-  "VALUE_TOO_LARGE",
-  "SCHEMA_VIOLATION",
-] as const;
-
-/** A 204: no body. */
-const EMPTY = S.NoContent;
+// The errors each kind of route gives besides admission's (see answers.ts)
+const NAMESPACE = [...INSTALL, ...PATH, "INVALID_NAMESPACE"] as const;
+const RECORD = [...NAMESPACE, "INVALID_KEY"] as const;
+const WRITE = ["QUOTA_EXCEEDED", "VALUE_TOO_LARGE", "SCHEMA_VIOLATION", "REVISION_MISMATCH"] as const;
 
 export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
   const { limits } = config;
@@ -81,7 +73,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         detail: {
           tags,
           summary: "Read one record (If-None-Match: 304 when it matches)",
-          ...documented({ 200: S.Record }, ["INVALID_KEY", "INVALID_NAMESPACE"]),
+          ...documented({ 200: S.Record }, RECORD),
         },
       },
     )
@@ -98,7 +90,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       {
         record: { scope: "storage:write", body: body.write },
         body: body.write,
-        response: answers({ 200: S.WriteResponse, 201: S.WriteResponse }, [...WRITE_ERRORS, "REVISION_MISMATCH"]),
+        response: answers({ 200: S.WriteResponse, 201: S.WriteResponse }, [...RECORD, ...BODY, ...WRITE]),
         detail: {
           tags,
           summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)",
@@ -115,7 +107,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       },
       {
         record: "storage:write",
-        response: answers({ 204: EMPTY }, ["INVALID_KEY", "INVALID_NAMESPACE", "REVISION_MISMATCH"]),
+        response: answers({ 204: S.NoContent }, [...RECORD, "REVISION_MISMATCH"]),
         detail: { tags, summary: "Delete a record (If-Match honoured)" },
       },
     )
@@ -136,7 +128,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         detail: {
           tags,
           summary: "List records in key byte order (prefix, limit, cursor, values=false)",
-          ...documented({ 200: S.ListPage }, ["INVALID_NAMESPACE"]),
+          ...documented({ 200: S.ListPage }, NAMESPACE),
           // read by listQuery (http/request.ts), strictly: not left to Elysia's coercing check
           parameters: queryParameters(S.ListQuery),
         },
@@ -155,7 +147,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
         detail: {
           tags,
           summary: "Read many records",
-          ...documented({ 200: S.BulkGetResponse }, [...BODY, "INVALID_KEY", "INVALID_NAMESPACE"]),
+          ...documented({ 200: S.BulkGetResponse }, [...NAMESPACE, ...BODY, "INVALID_KEY"]),
         },
       },
     )
@@ -170,7 +162,7 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       {
         namespace: { scope: "storage:write", body: body.bulkPut, itemCheck: checkWrites },
         body: body.bulkPut,
-        response: answers({ 200: S.BulkPutResponse }, [...WRITE_ERRORS, "REVISION_MISMATCH"]),
+        response: answers({ 200: S.BulkPutResponse }, [...RECORD, ...BODY, ...WRITE]),
         detail: { tags, summary: "Write many records, all or nothing" },
       },
     )
@@ -181,18 +173,18 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       {
         namespace: { scope: "storage:write", body: body.bulkDelete, itemCheck: checkKeys },
         body: body.bulkDelete,
-        response: answers({ 200: S.Deleted }, [...BODY, "INVALID_KEY", "INVALID_NAMESPACE", "REVISION_MISMATCH"]),
+        response: answers({ 200: S.Deleted }, [...RECORD, ...BODY, "REVISION_MISMATCH"]),
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
     )
     .get("/v1/namespaces", ({ install }) => listNamespaces(db, install), {
       install: "storage:read",
-      response: answers({ 200: S.Namespaces }),
+      response: answers({ 200: S.Namespaces }, INSTALL),
       detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
     })
     .delete("/v1/namespaces/:ns", ({ install, namespace }) => deleteNamespace(db, install, namespace), {
       namespace: "storage:write",
-      response: answers({ 200: S.Deleted }, ["INVALID_NAMESPACE"]),
+      response: answers({ 200: S.Deleted }, NAMESPACE),
       detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
     });
 }
