@@ -38,13 +38,13 @@ export type ItemCheck = (body: unknown, skip: ReadonlySet<number>) => ItemFault[
 type Hooked = Routed & { body?: unknown; set: { headers: Record<string, unknown> } };
 
 /** The hooks of a route that takes no body. */
-export function gate(admission: Admission, scope: Scope) {
+function gate(admission: Admission, scope: Scope) {
   return { parse: "none" as const, transform: admitter(admission, scope).transform };
 }
 
 /** The hooks of a route that takes a JSON body matching `bodySchema`; a bulk route's
  * `itemCheck` names every failing item. */
-export function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemCheck?: ItemCheck) {
+function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemCheck?: ItemCheck) {
   const { admit, transform } = admitter(admission, scope, bodySchema, itemCheck);
   // destructured, so that Elysia's inference sees what the hook uses
   const parse = async ({ request, route, server }: Routed): Promise<unknown> => {

@@ -3,8 +3,8 @@
 // other db commands; db:rollback asks for --force only when the migration it would undo
 // drops tables that hold rows.
 import { afterEach, expect, test } from "bun:test";
-import { loadMigrations } from "../../src/db/migration-file.ts";
-import { tablesDroppedBy } from "../../src/db/status.ts";
+import { loadMigrations } from "../../src/ops/migration-file.ts";
+import { tablesDroppedBy } from "../../src/ops/status.ts";
 import { type FreshDatabase, freshDatabase, json, runScript } from "../helpers/databases.ts";
 
 const COMMANDS: string[][] = [

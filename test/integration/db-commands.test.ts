@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrationVersions, SCHEMA_FILE } from "../../src/db/migrate.ts";
-import { loadMigrations, splitStatements } from "../../src/db/migration-file.ts";
-import { runSafe, SAFE_DEFAULTS } from "../../src/db/safe-migrate.ts";
+import { loadMigrations, splitStatements } from "../../src/ops/migration-file.ts";
+import { runSafe, SAFE_DEFAULTS } from "../../src/ops/safe-migrate.ts";
 import { type FreshDatabase, freshDatabase, json, runScript } from "../helpers/databases.ts";
 
 const VERSIONS = migrationVersions();

@@ -5,8 +5,8 @@
 //
 // These are catalog and operator queries, not the service's statements, so they live here
 // rather than in sql/.
-import postgres from "postgres";
-import { describeUrl } from "./safe-migrate.ts";
+import type postgres from "postgres";
+import { adminConnection, describeUrl } from "./connection.ts";
 import { migrationStatus } from "./status.ts";
 
 export type Check = { name: string; status: "ok" | "fail" | "skip"; detail: string; data?: unknown };
@@ -79,7 +79,7 @@ const TABLES = Object.keys(EXPECTED_TABLES);
 const DISTRIBUTION_COLUMN = "install_id";
 
 export async function verify(url: string): Promise<Verification> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: "ext-storage-verify" } });
+  const sql = adminConnection(url, "verify");
   const checks: Check[] = [];
   const attempt = async (name: string, fn: () => Promise<Check | Check[]>) => {
     try {
