@@ -1,6 +1,7 @@
 // Every /v1 and admin route answers what it declares: its 2xx and each 4xx/5xx status it
 // documents are met over real HTTP, and each body is checked against the declared schema
 // (the route's `response`, or for a body written as text, its OpenAPI `responses`).
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";

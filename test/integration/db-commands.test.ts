@@ -1,5 +1,6 @@
 // db:migrate, db:rollback, db:status and db:dump, run as an operator runs them, each test on
 // a database of its own.
+import "../helpers/test-database.ts";
 import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
