@@ -3,6 +3,7 @@
 // tenant is part of the key: a token of another tenant naming the same install_id spends a
 // budget of its own, never the owner's. It is kept in memory, per service instance: with N
 // instances behind a balancer an install may get up to N times the rate.
+import { BoundedMap } from "../bounded-map.ts";
 import { AppError } from "../errors.ts";
 
 type Bucket = { tokens: number; at: number };
@@ -13,7 +14,7 @@ const MAX_BUCKETS = 50_000;
 
 export function createRateLimiter(perSecond: number, now: () => number = () => performance.now()) {
   const burst = perSecond * 2;
-  const buckets = new Map<string, Bucket>();
+  const buckets = new BoundedMap<string, Bucket>(MAX_BUCKETS);
 
   /** Spends one token of the principal's install; admin tokens (no install) are not limited. */
   return function take({ tenantId, installId }: { tenantId?: string; installId?: string }): void {
@@ -21,10 +22,8 @@ export function createRateLimiter(perSecond: number, now: () => number = () => p
     const t = now();
     const id = `${tenantId}\u0000${installId}`; // ids never hold U+0000
     const bucket = buckets.get(id) ?? { tokens: burst, at: t };
-    buckets.delete(id); // re-inserted below: most recently used last
     bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
     bucket.at = t;
-    if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value as string);
     buckets.set(id, bucket);
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));

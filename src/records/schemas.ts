@@ -1,6 +1,7 @@
 // Namespace schemas: a JSON Schema (draft 2020-12) that every write's value must satisfy,
 // a default TTL and a per-namespace value size limit.
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { BoundedMap } from "../bounded-map.ts";
 import type { Database, Queryable } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
@@ -34,7 +35,7 @@ export const violations = (errors: readonly ErrorObject[] | null | undefined) =>
 // Bounded; when full, the least recently used goes. Compiling costs milliseconds, a lookup
 // well under a microsecond.
 const CACHE_MAX = 1000;
-const cache = new Map<string, ValidateFunction>();
+const cache = new BoundedMap<string, ValidateFunction>(CACHE_MAX);
 const counts = { hits: 0, compiles: 0 };
 
 /** How often a write found its validator cached, and how often one was compiled. */
@@ -53,15 +54,12 @@ export async function validatorFor(q: Queryable, install: Install, namespace: st
   const hit = cache.get(id);
   if (hit !== undefined) {
     counts.hits++;
-    cache.delete(id); // re-insert: most recently used last
-    cache.set(id, hit);
     return hit;
   }
   const [row] = await q.run<SchemaRow>("schemas.get", [install.installId, install.tenantId, namespace]);
   if (row === undefined || row.version !== version) throw new Error("schema version changed under the install lock");
   const validate = compileSchema(row.json_schema);
   counts.compiles++;
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
   cache.set(id, validate);
   return validate;
 }
