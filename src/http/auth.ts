@@ -5,7 +5,7 @@ import { BoundedMap } from "../bounded-map.ts";
 import { ID_PATTERN } from "../contract/schemas.ts";
 import { AppError, fail } from "../errors.ts";
 
-export const SCOPES = ["storage:read", "storage:write", "storage:schema", "storage:admin"] as const;
+const SCOPES = ["storage:read", "storage:write", "storage:schema", "storage:admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type Principal = Readonly<{

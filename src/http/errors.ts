@@ -15,7 +15,7 @@ function validationMessage(error: ValidationLike): string {
   return `${where}: ${first?.summary ?? first?.message ?? "does not match the schema"}`;
 }
 
-export function toAppError(code: string | number, error: unknown): AppError {
+function toAppError(code: string | number, error: unknown): AppError {
   if (error instanceof AppError) return error;
   // what a route's parse hook threw (the gate's 401/403, the body's 415/413/400) comes wrapped
   const cause = (error as { cause?: unknown } | undefined)?.cause;
@@ -26,7 +26,7 @@ export function toAppError(code: string | number, error: unknown): AppError {
   return mapDatabaseError(error) ?? new AppError("INTERNAL", "internal error");
 }
 
-export function errorResponse(request: Request, appError: AppError): Response {
+function errorResponse(request: Request, appError: AppError): Response {
   return new Response(JSON.stringify(appError.body()), {
     status: appError.status,
     headers: {

@@ -26,7 +26,7 @@ const STAMPS: Column[] = [
 ];
 
 /** What the service reads and writes. More columns are fine (later migrations may add them). */
-export const EXPECTED_TABLES: Record<string, Column[]> = {
+const EXPECTED_TABLES: Record<string, Column[]> = {
   ext_storage_records: [
     ...COMMON,
     ["namespace", "text", true],
@@ -63,7 +63,7 @@ export const EXPECTED_TABLES: Record<string, Column[]> = {
 };
 
 /** Every index the statements rely on, as pg_get_indexdef prints it (schema prefix removed). */
-export const EXPECTED_INDEXES: Record<string, string> = {
+const EXPECTED_INDEXES: Record<string, string> = {
   ext_storage_records_pkey:
     "CREATE UNIQUE INDEX ext_storage_records_pkey ON ext_storage_records USING btree (install_id, namespace, key)",
   ext_storage_schemas_pkey:
