@@ -122,7 +122,6 @@ export type BulkKeysBody = Static<typeof BulkKeysBody>;
 export type BulkDeleteBody = Static<typeof BulkDeleteBody>;
 export type SchemaBody = Static<typeof SchemaBody>;
 export type LimitsBody = Static<typeof LimitsBody>;
-export type Record = Static<typeof Record>;
 export type WriteResponse = Static<typeof WriteResponse>;
 export type ListPage = Static<typeof ListPage>;
 export type BulkGetResponse = Static<typeof BulkGetResponse>;

@@ -10,6 +10,8 @@ const ADMISSION: readonly ErrorCode[] = ["INVALID_REQUEST", "UNAUTHENTICATED", "
 export const INSTALL: readonly ErrorCode[] = ["RATE_LIMITED"];
 /** And a route with a path parameter: a `.`/`..` segment names no route (http/target.ts). */
 export const PATH: readonly ErrorCode[] = ["NOT_FOUND"];
+/** And a route acting on one namespace of the token's install. */
+export const NAMESPACE = [...INSTALL, ...PATH, "INVALID_NAMESPACE"] as const satisfies readonly ErrorCode[];
 /** And a route taking a JSON body: reading it. */
 export const BODY: readonly ErrorCode[] = ["UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"];
 

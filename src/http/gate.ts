@@ -73,8 +73,10 @@ function hooksOf(admission: Admission, admit: Admit): object {
  * `namespace` and `install` hand less, `adminInstall` the install its path names. What the
  * path names is read after the body is checked, so a malformed body outranks a bad key.
  */
+// Not a named plugin: Elysia would de-duplicate two apps' admissions by name and a JSON of the
+// seed, which cannot tell one authenticator or rate limiter from another.
 export const admission = (deps: Admission) =>
-  new Elysia({ name: "admission", seed: deps }).macro({
+  new Elysia().macro({
     install: (admit: Admit) => ({
       ...hooksOf(deps, admit),
       resolve: ({ request }: { request: Request }) => ({ install: installOf(request) }),

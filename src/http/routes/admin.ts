@@ -6,7 +6,7 @@ import { answers, BODY, PATH } from "../answers.ts";
 import { admission as admissionMacro } from "../gate.ts";
 import type { RouteDeps } from "./records.ts";
 
-// an install named in the path: a bad escape in it is INVALID_KEY; admin tokens are not rate limited
+// an install named in the path (a bad escape in it: INVALID_KEY); admin tokens are not rate limited
 const INSTALL_PATH = [...PATH, "INVALID_KEY"] as const;
 
 export function adminRoutes({ db, config, admission }: RouteDeps) {

@@ -3,12 +3,10 @@ import { Elysia } from "elysia";
 import { S } from "../../contract/index.ts";
 import { deleteSchema, getSchema, putSchema } from "../../records/schemas.ts";
 import { usageOf } from "../../records/usage.ts";
-import { answers, BODY, INSTALL, PATH } from "../answers.ts";
+import { answers, BODY, INSTALL, NAMESPACE } from "../answers.ts";
 import { admission as admissionMacro } from "../gate.ts";
 import { limitedBodies } from "../limits.ts";
 import type { RouteDeps } from "./records.ts";
-
-const NAMESPACE = [...INSTALL, ...PATH, "INVALID_NAMESPACE"] as const;
 
 export function settingsRoutes({ db, config, admission }: RouteDeps) {
   const schemaBody = limitedBodies(config.limits).schema;

@@ -9,7 +9,7 @@ import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
-import { answers, BODY, documented, INSTALL, PATH, queryParameters } from "../answers.ts";
+import { answers, BODY, documented, INSTALL, NAMESPACE, queryParameters } from "../answers.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { addVary } from "../cors.ts";
 import { type Admission, admission as admissionMacro, type ItemCheck } from "../gate.ts";
@@ -37,7 +37,6 @@ const checkKeys: ItemCheck = (body, skip) => keyFaults(keysOf(body), skip);
 const checkWrites: ItemCheck = (body, skip) => writeItemFaults((body as { items: WriteItem[] }).items, skip);
 
 // The errors each kind of route gives besides admission's (see answers.ts)
-const NAMESPACE = [...INSTALL, ...PATH, "INVALID_NAMESPACE"] as const;
 const RECORD = [...NAMESPACE, "INVALID_KEY"] as const;
 const WRITE = ["QUOTA_EXCEEDED", "VALUE_TOO_LARGE", "SCHEMA_VIOLATION", "REVISION_MISMATCH"] as const;
 
