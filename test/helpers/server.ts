@@ -1,5 +1,4 @@
 // A real server on a loopback port for integration tests, and per-test installs with tokens.
-import "./test-database.ts";
 import { mintToken } from "../../src/tokens.ts";
 import { type AppServer, startAppServer } from "../../tools/app-server.ts";
 

@@ -1,5 +1,6 @@
 // The test database, for the integration tests that need one: imported by each of them (and
-// by the helpers that read DATABASE_URL), it starts once per run, whatever file comes first,
+// by the helpers that read DATABASE_URL as they load; never by a helper a command such as
+// `bun run fuzz` imports), it starts once per run, whatever file comes first,
 // and is stopped after the run's last file (test/preload.ts), or on SIGINT / SIGTERM
 // (tools/cleanup.ts).
 // DATABASE_URL, when set, names an existing server instead (it is migrated, not created).
