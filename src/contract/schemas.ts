@@ -108,10 +108,15 @@ export const ListQuery = t.Object(
   {
     prefix: t.Optional(t.String({ description: "literal key prefix: %, _ and \\ match themselves" })),
     limit: t.Optional(
-      t.String({ pattern: "^[0-9]{1,6}$", description: "1 to the deployment's list limit (default 100)" }),
+      t.String({
+        pattern: "^[0-9]{1,6}$",
+        description: "an integer from 1 to the deployment's list limit (default 100)",
+      }),
     ),
     cursor: t.Optional(t.String({ description: "the previous page's cursor" })),
-    values: t.Optional(t.Union([t.Literal("true"), t.Literal("false")], { description: "false leaves values out" })),
+    values: t.Optional(
+      t.Union([t.Literal("true"), t.Literal("false")], { description: "true or false; false leaves values out" }),
+    ),
   },
   strict,
 );

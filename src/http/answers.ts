@@ -1,7 +1,7 @@
 // What a route answers, declared from the contract: its 2xx bodies and the error codes it can
 // give, grouped by status, each with its body schema. Elysia validates the 2xx bodies of the
 // routes that return objects and the OpenAPI document lists them all.
-import type { TSchema } from "@sinclair/typebox";
+import { type TObject, type TSchema, Type as t } from "@sinclair/typebox";
 import { ERROR_STATUS, type ErrorCode, errorBodiesOf } from "../contract/index.ts";
 
 /** The errors every admitted route can give besides its own: host, token, scope, database. */
@@ -44,12 +44,18 @@ export function documented(ok: Answers, codes: readonly ErrorCode[] = []) {
   return { responses };
 }
 
-/** Query parameters for the OpenAPI document, from the contract's query schema. */
-export function queryParameters(schema: { properties: Record<string, TSchema>; required?: string[] }) {
-  return Object.entries(schema.properties).map(([name, property]) => ({
-    name,
-    in: "query" as const,
-    required: schema.required?.includes(name) ?? false,
-    schema: property,
-  }));
+/**
+ * A route's `query` hook from the contract's query schema, for the OpenAPI document and the
+ * handler's types: every parameter an optional string with its description, anything let
+ * through. The query is parsed strictly by the route itself (http/request.ts), after the
+ * path and the token: Elysia's check would refuse first, and in its own words.
+ */
+export function passedQuery(schema: TObject) {
+  const properties = Object.fromEntries(
+    Object.entries(schema.properties).map(([name, property]) => [
+      name,
+      t.Optional(t.String({ description: property.description })),
+    ]),
+  );
+  return t.Object(properties, { additionalProperties: true });
 }

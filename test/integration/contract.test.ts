@@ -329,6 +329,22 @@ describe("every route answers what it declares", () => {
     expect([...declared.keys()].sort()).toEqual(ROUTES.map((r) => r.route).sort());
   });
 
+  test("the OpenAPI document lists what the routes declare, the list route's query too", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the served OpenAPI document
+    const doc: any = await (await fetch(`${main.url}/openapi.json`)).json();
+    for (const [route, schemas] of declared) {
+      const [method = "", pattern = ""] = route.split(" ");
+      const operation = doc.paths[pattern.replace(/:([^/]+)/g, "{$1}")]?.[method.toLowerCase()];
+      expect({ route, statuses: Object.keys(operation?.responses ?? {}).sort() }).toEqual({
+        route,
+        statuses: [...schemas.keys()].map(String).sort(),
+      });
+    }
+    const list = doc.paths["/v1/namespaces/{ns}/records"].get;
+    const query = list.parameters.filter((p: { in: string }) => p.in === "query").map((p: { name: string }) => p.name);
+    expect(query.sort()).toEqual(["cursor", "limit", "prefix", "values"]);
+  });
+
   for (const r of ROUTES) {
     test(r.route, async () => {
       const schemas = declared.get(r.route);

@@ -9,7 +9,7 @@ import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
-import { answers, BODY, documented, INSTALL, NAMESPACE, queryParameters } from "../answers.ts";
+import { answers, BODY, documented, INSTALL, NAMESPACE, passedQuery } from "../answers.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { addVary } from "../cors.ts";
 import { type Admission, admission as admissionMacro, type ItemCheck } from "../gate.ts";
@@ -124,12 +124,11 @@ export function recordRoutes({ db, config, admission, metrics }: RouteDeps) {
       },
       {
         namespace: "storage:read",
+        query: passedQuery(S.ListQuery),
         detail: {
           tags,
           summary: "List records in key byte order (prefix, limit, cursor, values=false)",
           ...documented({ 200: S.ListPage }, NAMESPACE),
-          // read by listQuery (http/request.ts), strictly: not left to Elysia's coercing check
-          parameters: queryParameters(S.ListQuery),
         },
       },
     )
