@@ -43,8 +43,9 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 
+// an integer with no stated maximum is still at most Number.MAX_SAFE_INTEGER
 const intVar = (fallback: number, minimum: number, maximum: number | undefined, description: string) =>
-  t.Integer({ default: fallback, minimum, ...(maximum === undefined ? {} : { maximum }), description });
+  t.Integer({ default: fallback, minimum, maximum: maximum ?? Number.MAX_SAFE_INTEGER, description });
 const textVar = (fallback: string | undefined, description: string) =>
   fallback === undefined ? t.Optional(t.String({ description })) : t.String({ default: fallback, description });
 
@@ -128,8 +129,7 @@ function int(env: Env, name: IntName): number {
   if (raw === undefined || raw === "") return schema.default as number;
   const n = Number(raw);
   if (!Value.Check(schema, n)) {
-    const max = schema.maximum ?? Number.MAX_SAFE_INTEGER;
-    throw new ConfigError(`${name} must be an integer from ${schema.minimum} to ${max}, got "${raw}"`);
+    throw new ConfigError(`${name} must be an integer from ${schema.minimum} to ${schema.maximum}, got "${raw}"`);
   }
   return n;
 }

@@ -39,6 +39,9 @@ test("bounds come from the schema, with the same messages", () => {
     `STORAGE_MAX_VALUE_BYTES must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got "not-a-number"`,
   );
   expect(refusal({ STORAGE_RATE_LIMIT: "1.5" })).toContain("STORAGE_RATE_LIMIT must be an integer from 0 to 1000000");
+  expect(refusal({ STORAGE_QUOTA_BYTES: "1e20" })).toBe(
+    `STORAGE_QUOTA_BYTES must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got "1e20"`,
+  );
   expect(refusal({ STORAGE_DB_PREPARE: "maybe" })).toBe('STORAGE_DB_PREPARE must be true or false, got "maybe"');
   expect(refusal({ LOG_LEVEL: "loud" })).toBe("LOG_LEVEL must be one of debug, info, warn, error, silent");
   expect(loadConfig({ STORAGE_DB_PREPARE: "off", PORT: "0", LOG_LEVEL: "WARN" })).toMatchObject({
