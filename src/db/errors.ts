@@ -1,5 +1,5 @@
 // PostgreSQL and driver failures mapped to the contract's errors, in one place.
-import { AppError, errors } from "../errors.ts";
+import { type AppError, errors } from "../errors.ts";
 
 type PgLike = { code?: unknown; syscall?: unknown; errors?: unknown };
 
@@ -85,7 +85,7 @@ const CONFLICT_STATES: Readonly<Record<string, { reason: string; message: string
 };
 
 export function mapDatabaseError(error: unknown): AppError | undefined {
-  if (isUnavailable(error)) return new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry");
+  if (isUnavailable(error)) return errors.unavailable("the database is unavailable or overloaded; retry");
   const conflict = CONFLICT_STATES[code(error) ?? ""];
   return conflict === undefined ? undefined : errors.conflict(conflict.reason, conflict.message);
 }
