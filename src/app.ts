@@ -114,8 +114,6 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     .use(adminRoutes(deps));
 }
 
-export type App = ReturnType<typeof buildApp>;
-
 /** The server's own limits. Bun's body limit is out of reach, so that the app, not Bun's bare
  * 413, answers every oversize body (from Content-Length, or once the streamed bytes pass the
  * limit; never buffering more) and closes the connection; an idle or stalled connection is

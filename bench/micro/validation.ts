@@ -2,16 +2,17 @@
 // JSON Schema validation when this build has it.
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { bench, group } from "mitata";
-import * as S from "../../src/http/schemas.ts";
+import { limitedBodies } from "../../src/http/limits.ts";
 
 const value = {
   theme: "dark",
   shortcuts: Array.from({ length: 20 }, (_, i) => ({ key: `ctrl+${i}`, action: `action-${i}` })),
   recent: Array.from({ length: 50 }, (_, i) => `item-${i}`),
 };
-const write = TypeCompiler.Compile(S.WriteBody);
-const bulkPut = TypeCompiler.Compile(S.BulkPutBody(500));
-const bulkKeys = TypeCompiler.Compile(S.BulkKeysBody(1000));
+const bodies = limitedBodies({ maxBulkItems: 500, maxBulkKeys: 1000, maxValueBytes: 262_144 });
+const write = TypeCompiler.Compile(bodies.write);
+const bulkPut = TypeCompiler.Compile(bodies.bulkPut);
+const bulkKeys = TypeCompiler.Compile(bodies.bulkKeys);
 const writeBody = { value, ttlSeconds: 3600 };
 const bulkBody = {
   items: Array.from({ length: 100 }, (_, i) => ({ key: `user/${i}/prefs`, value, ifAbsent: true as const })),

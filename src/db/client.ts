@@ -48,7 +48,7 @@ const TRIES = 3;
 // the pool's connections, about one transaction in a few hundred used to never settle inside
 // the driver; patches/README.md has the cause, fixed in the driver patch. The bound stays for
 // a database that accepts a connection and then stops answering.
-export const TRANSACTION_LIMIT_MS = 5_000;
+const TRANSACTION_LIMIT_MS = 5_000;
 
 // After a transaction was given up on with its COMMIT already sent: how long, and how
 // often, its outcome is asked of the database before the answer is a 503 whose write may

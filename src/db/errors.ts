@@ -1,5 +1,5 @@
 // PostgreSQL and driver failures mapped to the contract's errors, in one place.
-import { AppError } from "../errors.ts";
+import { type AppError, errors } from "../errors.ts";
 
 type PgLike = { code?: unknown; syscall?: unknown; errors?: unknown };
 
@@ -85,10 +85,20 @@ const SCHEMA_BEHIND = new Set(["42P01", "42703", "42883"]); // undefined table, 
 /** Whether an error means the database's schema is behind the service's statements. */
 export const isSchemaBehind = (error: unknown): boolean => SCHEMA_BEHIND.has(code(error) ?? "");
 
+// SQLSTATEs that mean the request met the current data and cannot apply to it: 409 CONFLICT,
+// with `details.reason` naming which (never the constraint or the SQL text).
+const CONFLICT_STATES: Readonly<Record<string, { reason: string; message: string }>> = {
+  "23505": {
+    reason: "already_exists",
+    message: "a concurrent request created the same entry; nothing was written, retry",
+  },
+};
+
 export function mapDatabaseError(error: unknown): AppError | undefined {
-  if (isUnavailable(error)) return new AppError("UNAVAILABLE", "the database is unavailable or overloaded; retry");
+  if (isUnavailable(error)) return errors.unavailable("the database is unavailable or overloaded; retry");
   if (isSchemaBehind(error)) {
-    return new AppError("UNAVAILABLE", "the database's schema is not current (migrations pending); retry");
+    return errors.unavailable("the database's schema is not current (migrations pending); retry");
   }
-  return undefined;
+  const conflict = CONFLICT_STATES[code(error) ?? ""];
+  return conflict === undefined ? undefined : errors.conflict(conflict.reason, conflict.message);
 }

@@ -1,7 +1,7 @@
 // The one place errors become responses: the contract's shape and status for every failure,
 // x-request-id on each, and never a stack trace or SQL text in a body.
 import { mapDatabaseError } from "../db/errors.ts";
-import { AppError } from "../errors.ts";
+import { AppError, errors } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { bodyLeftUnread } from "./body.ts";
@@ -15,18 +15,18 @@ function validationMessage(error: ValidationLike): string {
   return `${where}: ${first?.summary ?? first?.message ?? "does not match the schema"}`;
 }
 
-export function toAppError(code: string | number, error: unknown): AppError {
+function toAppError(code: string | number, error: unknown): AppError {
   if (error instanceof AppError) return error;
   // what a route's parse hook threw (the gate's 401/403, the body's 415/413/400) comes wrapped
   const cause = (error as { cause?: unknown } | undefined)?.cause;
   if (code === "PARSE" && cause instanceof AppError) return cause;
-  if (code === "NOT_FOUND") return new AppError("NOT_FOUND", "no such route");
+  if (code === "NOT_FOUND") return errors.notFound("no such route");
   if (code === "VALIDATION") return new AppError("INVALID_REQUEST", validationMessage(error as ValidationLike));
   if (code === "PARSE") return new AppError("INVALID_REQUEST", "the request body could not be parsed");
-  return mapDatabaseError(error) ?? new AppError("INTERNAL", "internal error");
+  return mapDatabaseError(error) ?? errors.internal();
 }
 
-export function errorResponse(request: Request, appError: AppError): Response {
+function errorResponse(request: Request, appError: AppError): Response {
   return new Response(JSON.stringify(appError.body()), {
     status: appError.status,
     headers: {

@@ -12,15 +12,22 @@
 // Elysia's validator, which coerces ("5" passes as the integer 5) and lets an own
 // "__proto__" key through; the contract wants both refused. Elysia's check still runs
 // after this one and only ever sees bodies that passed the stricter one.
+//
+// Routes ask for admission through one macro (`admission(…)` below): `install`, `namespace`,
+// `record` and `adminInstall` each take the scope (and the body schema of a route with a
+// body), and resolve what the route acts on, typed, from the token and the raw path.
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
+import { Elysia } from "elysia";
 import { fail } from "../errors.ts";
+import type { InstallRef } from "../records/admin.ts";
 import { type ItemFault, invalidItems } from "../records/items.ts";
-import { type Authenticate, requireInstall, type Scope } from "./auth.ts";
+import { type Authenticate, type InstallPrincipal, requireInstall, type Scope } from "./auth.ts";
 import { hasBody, readJson, refuseDeclaredOversize } from "./body.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-import { setPrincipal } from "./request-context.ts";
+import { installRefOf, keyOf, namespaceOf } from "./request.ts";
+import { installOf, setPrincipal } from "./request-context.ts";
 import { admitPath, type Routed } from "./target.ts";
 
 export type Admission = { authenticate: Authenticate; rateLimit: RateLimiter; maxBodyBytes: number };
@@ -31,13 +38,13 @@ export type ItemCheck = (body: unknown, skip: ReadonlySet<number>) => ItemFault[
 type Hooked = Routed & { body?: unknown; set: { headers: Record<string, unknown> } };
 
 /** The hooks of a route that takes no body. */
-export function gate(admission: Admission, scope: Scope) {
+function gate(admission: Admission, scope: Scope) {
   return { parse: "none" as const, transform: admitter(admission, scope).transform };
 }
 
 /** The hooks of a route that takes a JSON body matching `bodySchema`; a bulk route's
  * `itemCheck` names every failing item. */
-export function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemCheck?: ItemCheck) {
+function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemCheck?: ItemCheck) {
   const { admit, transform } = admitter(admission, scope, bodySchema, itemCheck);
   // destructured, so that Elysia's inference sees what the hook uses
   const parse = async ({ request, route, server }: Routed): Promise<unknown> => {
@@ -48,6 +55,52 @@ export function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema
   // parser after this one never runs, as this one always returns a body or throws
   return { parse: [parse, "application/json" as const], transform };
 }
+
+/** What a route asks of admission: a scope, or a scope and the JSON body it takes. */
+export type Admit = Scope | { scope: Scope; body: TSchema; itemCheck?: ItemCheck };
+
+// Typed as no hooks at all: Elysia's macro types would check the gate's hooks against a
+// context with no schema; at run time they are the route's parse and transform.
+function hooksOf(admission: Admission, admit: Admit): object {
+  return typeof admit === "string"
+    ? gate(admission, admit)
+    : bodyGate(admission, admit.scope, admit.body, admit.itemCheck);
+}
+
+/**
+ * The admission macro: `{ record: "storage:read" }` on a route admits it (path, token, rate,
+ * scope, body, in the contract's order) and hands its handler `{ install, namespace, key }`;
+ * `namespace` and `install` hand less, `adminInstall` the install its path names. What the
+ * path names is read after the body is checked, so a malformed body outranks a bad key.
+ */
+// Not a named plugin: Elysia would de-duplicate two apps' admissions by name and a JSON of the
+// seed, which cannot tell one authenticator or rate limiter from another.
+export const admission = (deps: Admission) =>
+  new Elysia().macro({
+    install: (admit: Admit) => ({
+      ...hooksOf(deps, admit),
+      resolve: ({ request }: { request: Request }) => ({ install: installOf(request) }),
+    }),
+    namespace: (admit: Admit) => ({
+      ...hooksOf(deps, admit),
+      resolve: ({ request }: { request: Request }) => ({
+        install: installOf(request),
+        namespace: namespaceOf(request),
+      }),
+    }),
+    record: (admit: Admit) => ({
+      ...hooksOf(deps, admit),
+      resolve: ({ request }: { request: Request }): { install: InstallPrincipal; namespace: string; key: string } => ({
+        install: installOf(request),
+        namespace: namespaceOf(request),
+        key: keyOf(request),
+      }),
+    }),
+    adminInstall: (admit: Admit) => ({
+      ...hooksOf(deps, admit),
+      resolve: ({ request }: { request: Request }): { target: InstallRef } => ({ target: installRefOf(request) }),
+    }),
+  });
 
 function admitter(
   { authenticate, rateLimit, maxBodyBytes }: Admission,

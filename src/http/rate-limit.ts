@@ -7,6 +7,7 @@
 // database (one process by construction), and the fallback of the shared limiter
 // (rate-lease.ts) while the database cannot answer it. On its own it holds per process:
 // N processes would allow N times the rate.
+import { BoundedMap } from "../bounded-map.ts";
 import { AppError } from "../errors.ts";
 
 type Bucket = { tokens: number; at: number };
@@ -41,7 +42,7 @@ export function createRateLimiter(
   now: () => number = () => performance.now(),
   burst: number = perSecond * 2,
 ) {
-  const buckets = new Map<string, Bucket>();
+  const buckets = new BoundedMap<string, Bucket>(MAX_BUCKETS);
 
   /** Spends one token of the principal's install; admin tokens (no install) are not limited. */
   return function take(principal: Limited): void {
@@ -49,10 +50,8 @@ export function createRateLimiter(
     const t = now();
     const id = pairKey(principal);
     const bucket = buckets.get(id) ?? { tokens: burst, at: t };
-    buckets.delete(id); // re-inserted below: most recently used last
     bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
     bucket.at = t;
-    if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value as string);
     buckets.set(id, bucket);
     if (bucket.tokens < 1) throw rateLimited(perSecond, (1 - bucket.tokens) / perSecond);
     bucket.tokens -= 1;

@@ -1,7 +1,6 @@
 // Per-request facts shared between hooks and handlers, keyed by the Request itself.
+import { ID_PATTERN } from "../contract/schemas.ts";
 import type { InstallPrincipal, Principal } from "./auth.ts";
-
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 type RequestFacts = { id: string; start: number; principal?: Principal; route?: string; status?: number };
 const facts = new WeakMap<Request, RequestFacts>();
@@ -10,7 +9,7 @@ const facts = new WeakMap<Request, RequestFacts>();
 export function beginRequest(request: Request): RequestFacts {
   const incoming = request.headers.get("x-request-id");
   const entry = {
-    id: incoming !== null && ID.test(incoming) ? incoming : crypto.randomUUID(),
+    id: incoming !== null && ID_PATTERN.test(incoming) ? incoming : crypto.randomUUID(),
     start: performance.now(),
   };
   facts.set(request, entry);

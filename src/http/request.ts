@@ -1,9 +1,14 @@
 // What the router cannot be trusted with: path parameters decoded exactly once from the
 // path as sent (Bun's router turns an invalid escape into U+FFFD; see target.ts for what the
 // runtimes normalise), a strict query string, and the conditional-request headers.
+import { ID_PATTERN, S } from "../contract/index.ts";
 import { fail } from "../errors.ts";
+import type { InstallRef } from "../records/admin.ts";
 import { checkKey, checkNamespace, decodeSegment, keyProblem } from "../records/keys.ts";
 import { rawParam } from "./target.ts";
+
+// The path parameters routes name: /v1/namespaces/:ns/records/:key and
+// /admin/v1/tenants/:tid/installs/:iid; each read here, from the raw path, and nowhere else.
 
 // /v1/namespaces/:ns/...
 export const namespaceOf = (request: Request) =>
@@ -40,10 +45,25 @@ export function strictQuery(request: Request, known: readonly string[]): Map<str
   return out;
 }
 
+// /admin/v1/tenants/:tid/installs/:iid/...
+export function installRefOf(request: Request): InstallRef {
+  const id = (raw: string, what: string) => {
+    const value = decodeSegment(raw, "INVALID_KEY");
+    if (!ID_PATTERN.test(value)) throw fail("INVALID_REQUEST", `${what} must be 1–128 characters of [A-Za-z0-9._:-]`);
+    return value;
+  };
+  return {
+    tenantId: id(rawParam(request, "tid"), "the tenant id"),
+    installId: id(rawParam(request, "iid"), "the install id"),
+  };
+}
+
+const LIST_PARAMETERS = Object.keys(S.ListQuery.properties);
+
 export type ListQuery = { prefix: string; limit: number; cursor: string | undefined; values: boolean };
 
 export function listQuery(request: Request, maxLimit: number): ListQuery {
-  const q = strictQuery(request, ["prefix", "limit", "cursor", "values"]);
+  const q = strictQuery(request, LIST_PARAMETERS);
   const prefix = q.get("prefix") ?? "";
   if (prefix !== "" && prefix !== "." && prefix !== ".." && keyProblem(prefix) !== undefined) {
     throw fail("INVALID_REQUEST", `prefix: ${keyProblem(prefix)}`);

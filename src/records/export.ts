@@ -7,11 +7,10 @@
 // back vacuum and a pool connection. Each page is consistent in itself; the
 // keyset walk never repeats a key and never skips one that lived throughout; a record
 // written, changed or deleted while the export runs may or may not be in it.
+import { EXPORT_FORMAT } from "../contract/schemas.ts";
 import type { Database } from "../db/client.ts";
 import type { InstallRef } from "./admin.ts";
 import { canonicalFromJsonb } from "./values.ts";
-
-export const EXPORT_FORMAT = 1;
 
 /** Rows of one records.export page, and the bytes (size_bytes summed) after which it stops. */
 export type PageBounds = { rows: number; bytes: number };

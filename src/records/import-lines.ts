@@ -4,9 +4,9 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ValidateFunction } from "ajv/dist/2020.js";
+import { MAX_TTL_SECONDS } from "../contract/index.ts";
 import { AppError, fail } from "../errors.ts";
 import { checkKey, checkNamespace } from "./keys.ts";
-import { MAX_TTL_SECONDS } from "./record.ts";
 import { violations } from "./schemas.ts";
 import { parseTimestamp } from "./timestamp.ts";
 import { prepareValidator, type SchemaLimits } from "./validator.ts";

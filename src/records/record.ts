@@ -1,4 +1,5 @@
 // How a stored row is shown to clients, and how a write's expiry is asked for.
+import { MAX_TTL_SECONDS } from "../contract/schemas.ts";
 import { fail } from "../errors.ts";
 import { parseTimestamp } from "./timestamp.ts";
 import { canonicalFromJsonb } from "./values.ts";
@@ -40,8 +41,6 @@ export const toRecord = (row: RecordRow): StoredRecord => ({
   ...toMeta(row),
   valueJson: row.value == null ? "null" : row.value_from_jsonb ? canonicalFromJsonb(row.value) : row.value,
 });
-
-export const MAX_TTL_SECONDS = 31_536_000;
 
 export type ExpiryInput = { ttlSeconds?: number; expiresAt?: string };
 

@@ -1,6 +1,7 @@
 // Namespace schemas: a JSON Schema (draft 2020-12) that every write's value must satisfy,
 // a default TTL and a per-namespace value size limit.
 import type { ValidateFunction } from "ajv/dist/2020.js";
+import { BoundedMap } from "../bounded-map.ts";
 import type { Database, Queryable } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
@@ -15,7 +16,7 @@ export { violations } from "./validator.ts";
 // COMPILE_BOUND_MS, checked when the schema was put), a lookup well under a microsecond. A
 // PUT leaves its compiled validator here, so the first write after it does not compile again.
 const CACHE_MAX = 1000;
-const cache = new Map<string, ValidateFunction>();
+const cache = new BoundedMap<string, ValidateFunction>(CACHE_MAX);
 const counts = { hits: 0, compiles: 0 };
 
 /** How often a write found its validator cached, and how often one was compiled. */
@@ -30,11 +31,6 @@ type SchemaRow = {
 
 const cacheKey = (install: Install, namespace: string, version: number) =>
   `${install.tenantId}\u0000${install.installId}\u0000${namespace}\u0000${version}`;
-
-function remember(id: string, validate: ValidateFunction) {
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-  cache.set(id, validate);
-}
 
 /**
  * The validator of a namespace's schema version; compiled only when not cached. A schema
@@ -53,8 +49,6 @@ export async function validatorFor(
   const hit = cache.get(id);
   if (hit !== undefined) {
     counts.hits++;
-    cache.delete(id); // re-insert: most recently used last
-    cache.set(id, hit);
     return hit;
   }
   const [row] = await q.run<SchemaRow>("schemas.get", [install.installId, install.tenantId, namespace]);
@@ -72,7 +66,7 @@ export async function validatorFor(
     );
   }
   counts.compiles++;
-  remember(id, validate);
+  cache.set(id, validate);
   return validate;
 }
 
@@ -126,7 +120,7 @@ export async function putSchema(
       }),
     };
   });
-  remember(cacheKey(install, namespace, result.schema.version), validate);
+  cache.set(cacheKey(install, namespace, result.schema.version), validate);
   return result;
 }
 

@@ -1,5 +1,6 @@
-// Tests that need a Citus cluster run only when CITUS_URL names its coordinator (the
-// preload then points the whole run at it); without it they are skipped, and say so once.
+// Tests that need a Citus cluster run only when CITUS_URL names its coordinator (the test
+// database helper then points the whole run at it); without it they are skipped, and say so
+// once.
 import { test } from "bun:test";
 
 export const CITUS_URL = process.env.CITUS_URL || undefined;

@@ -1,5 +1,6 @@
 // A fresh, empty database per test on the test server, dropped afterwards, and the db:*
 // commands run the way an operator runs them (`bun run db:…`).
+import "./test-database.ts";
 import postgres from "postgres";
 
 const base = new URL(process.env.DATABASE_URL as string);

@@ -1,4 +1,5 @@
 // Direct database access for assertions the API does not show: stored rows, usage sums.
+import "./test-database.ts";
 import postgres from "postgres";
 
 export const sql = postgres(process.env.DATABASE_URL as string, { max: 4, onnotice: () => {} });

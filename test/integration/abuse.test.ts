@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
 

@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import { sql, storedRows } from "../helpers/db.ts";

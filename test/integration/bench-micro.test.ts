@@ -1,6 +1,7 @@
 // bun run bench measures what its lines name: the GET and PUT through the app answer 200
 // (not the rate limiter's 429), the SQL lines run statements this build has, and a call that
 // answers anything else fails the run instead of printing a time.
+import "../helpers/test-database.ts";
 import { expect, test } from "bun:test";
 import { checkStatus, expectStatus } from "../../bench/status.ts";
 

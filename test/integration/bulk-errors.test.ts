@@ -1,5 +1,6 @@
 // A failed bulk request names every failing item by index (spec section 5), for every kind
 // of fault, while the contract's order between statuses decides which status answers.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { storedRows } from "../helpers/db.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

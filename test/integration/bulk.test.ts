@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectUsageExact, storedRows } from "../helpers/db.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

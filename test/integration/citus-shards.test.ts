@@ -2,6 +2,7 @@
 // Like every test that needs Citus, it runs only when CITUS_URL is set (and the extension is
 // installed for the local PostgreSQL 15: it starts a single-node cluster of its own, shards
 // on the coordinator), and says so when it is skipped.
+import "../helpers/test-database.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";

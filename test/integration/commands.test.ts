@@ -2,9 +2,10 @@
 // with one line on stderr (exit 2), never a stack trace; db:reconcile takes --url like the
 // other db commands; db:rollback asks for --force only when the migration it would undo
 // drops tables that hold rows.
+import "../helpers/test-database.ts";
 import { afterEach, expect, test } from "bun:test";
-import { loadMigrations } from "../../src/db/migration-file.ts";
-import { tablesDroppedBy } from "../../src/db/status.ts";
+import { loadMigrations } from "../../src/ops/migration-file.ts";
+import { tablesDroppedBy } from "../../src/ops/status.ts";
 import { type FreshDatabase, freshDatabase, json, runScript } from "../helpers/databases.ts";
 import { freePort } from "../helpers/postgres.ts";
 

@@ -1,6 +1,7 @@
 // Many clients at once against small quotas: mixed puts, bulk-puts and bulk-deletes over
 // overlapping keys in random orders, short TTLs, namespace deletes. Afterwards usage has no
 // drift, no install ever stood above its quota, no deadlock happened and nothing was a 5xx.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { expectUsageExact, sql } from "../helpers/db.ts";
 import { adminClient, client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

@@ -1,6 +1,7 @@
 // What the container image relies on, checked without a Docker engine: its HEALTHCHECK
 // command, that everything the Dockerfile copies and runs exists, that its production
 // install leaves development packages out, and the stop timeouts its docs give.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

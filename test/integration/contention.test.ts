@@ -1,6 +1,7 @@
 // Contention on few keys: read-modify-write loops with If-Match (retrying on 412) lose no
 // update, conditional bulk increments stay all-or-nothing, readers never see half a bulk,
 // and no transaction deadlocks.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "../helpers/db.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

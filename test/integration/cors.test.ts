@@ -1,5 +1,6 @@
 // CORS (STORAGE_CORS_ORIGINS) over real HTTP: preflights, and the headers of every answer to
 // an allowed origin, errors included.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildApp, serveOptions } from "../../src/app.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";

@@ -3,6 +3,7 @@
 // first keeps serving; the lock of a SIGKILLed holder is taken over, even when the PID in
 // the lock file now belongs to a live, unrelated process; `bun run token` still mints for
 // the running server.
+import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,12 +1,13 @@
 // db:migrate, db:rollback, db:status and db:dump, run as an operator runs them, each test on
 // a database of its own.
+import "../helpers/test-database.ts";
 import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrationVersions, SCHEMA_FILE } from "../../src/db/migrate.ts";
-import { loadMigrations, splitStatements } from "../../src/db/migration-file.ts";
-import { runSafe, SAFE_DEFAULTS } from "../../src/db/safe-migrate.ts";
+import { loadMigrations, splitStatements } from "../../src/ops/migration-file.ts";
+import { runSafe, SAFE_DEFAULTS } from "../../src/ops/safe-migrate.ts";
 import { type FreshDatabase, freshDatabase, json, runScript } from "../helpers/databases.ts";
 
 const VERSIONS = migrationVersions();

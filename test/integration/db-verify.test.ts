@@ -1,5 +1,6 @@
 // db:verify on plain PostgreSQL, each case on a database of its own; and, when CITUS_URL is
 // set, on the Citus coordinator the run is using.
+import "../helpers/test-database.ts";
 import { afterEach, expect, test } from "bun:test";
 import { CITUS_URL, citusTest, noteCitusSkipped } from "../helpers/citus.ts";
 import { type FreshDatabase, freshDatabase, json, runScript } from "../helpers/databases.ts";

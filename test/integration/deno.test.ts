@@ -1,5 +1,6 @@
 // The same app under Deno: `deno task start` on a loopback port against the test database,
 // one PUT/GET round trip, then SIGTERM. Runs where `deno` is installed (CI installs it).
+import "../helpers/test-database.ts";
 import { expect, test } from "bun:test";
 import { freePort } from "../helpers/postgres.ts";
 import { exchange, request } from "../helpers/raw.ts";

@@ -1,6 +1,7 @@
 // The patched postgres.js (patches/postgres@3.4.9.patch, see patches/README.md) settles every
 // statement and transaction of a connection whose backend was terminated under it. Without
 // the patch the process dies of an uncaught TypeError or a statement stays pending forever.
+import "../helpers/test-database.ts";
 import { expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 

@@ -1,6 +1,7 @@
 // The HTTP edge: exact paths, the path acted on is the path sent, the error order on every
 // route with or without a body, the Bearer scheme, and refusals in the contract's shape
 // rather than the runtime's. Raw sockets where fetch would normalise what is sent.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exchange as exchangeWith, request } from "../helpers/raw.ts";
 import { adminClient, client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

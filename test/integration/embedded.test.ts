@@ -1,6 +1,7 @@
 // The README's start command on the embedded default: no DATABASE_URL, no secret. The server
 // creates its PGlite database and a development secret, prints a token, serves a round trip,
 // keeps the data across a restart, and leaves dbmate's bookkeeping so `dbmate up` agrees.
+import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -2,6 +2,7 @@
 // (pg_terminate_backend) and the database restarted. Every answer is a 2xx or a bounded
 // 503 UNAVAILABLE, never a 500; the service recovers by itself within 2 s; no
 // acknowledged write is lost, and no write answered 503 is in the database.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { dbmate } from "../../src/db/migrate.ts";

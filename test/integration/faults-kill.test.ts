@@ -1,6 +1,7 @@
 // The service process killed with SIGKILL while clients send bulk-puts: each bulk is in the
 // database whole or not at all, every acknowledged one is whole, and usage has no drift
 // (`bun run db:reconcile` exits 0). Two kills, the service started again in between.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { dbmate } from "../../src/db/migrate.ts";
 import { type FreshDatabase, freshDatabase, runScript } from "../helpers/databases.ts";

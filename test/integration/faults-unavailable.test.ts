@@ -3,6 +3,7 @@
 // service as its own process: a host name that does not resolve, a closed port, a server
 // that accepts and never answers, a backend killed mid-request, a role at its connection
 // limit, a read-only server.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { freePort } from "../helpers/postgres.ts";

@@ -1,6 +1,7 @@
 // A bounded HTTP fuzz of every route against the service as its own process: every answer
 // is a 4xx in the contract's shape or a 2xx (never a 5xx), the process stays up, and its
 // memory stays bounded. `bun run fuzz -- --requests N` runs a long one.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { fuzz } from "../fuzz/fuzz.ts";
 import { newInstall, tokenFor } from "../helpers/server.ts";

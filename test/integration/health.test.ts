@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { buildApp } from "../../src/app.ts";

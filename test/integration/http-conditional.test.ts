@@ -1,4 +1,5 @@
 // Conditional GET (If-None-Match → 304) and HEAD, over real HTTP.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
 

@@ -3,6 +3,7 @@
 // compared with its answer about keys nobody ever wrote: they must be the same, and no
 // answer may carry B's ids or key names. B's data, usage, limits and schema are checked
 // unchanged at the end.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { adminClient, client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

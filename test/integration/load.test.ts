@@ -1,6 +1,7 @@
 // A short run of each load sub-scenario against a real server on real PostgreSQL: the driver
 // must measure, check and report without a single error. Seconds, at a low rate.
 
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";

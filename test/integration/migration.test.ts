@@ -1,5 +1,6 @@
 // dbmate up → down → up on a fresh database leaves the schema committed in db/schema.sql,
 // and down leaves nothing of ours behind.
+import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

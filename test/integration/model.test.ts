@@ -6,6 +6,7 @@
 //   MODEL_RUNS=2000 MODEL_SECONDS=900 MODEL_LENGTH=40 bun test test/integration/model.test.ts
 // MODEL_SEED replays a run (fast-check prints the seed and the shrunk sequence on failure);
 // a shrunk counterexample goes into REGRESSIONS below as a fixed sequence.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { expectUsageExact } from "../helpers/db.ts";

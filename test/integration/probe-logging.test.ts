@@ -1,5 +1,6 @@
 // Health probes (/healthz, /readyz: an orchestrator's, the container's HEALTHCHECK) are
 // logged at debug; every other request at info.
+import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import { buildApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";

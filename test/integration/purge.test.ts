@@ -1,5 +1,6 @@
 // Purge keeps a tombstone, not data (spec section 12): records, schemas and usage figures go,
 // the install stays its tenant's and its revision and schema-version counters keep growing.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectUsageExact, sql, storedRows } from "../helpers/db.ts";
 import { adminClient, client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

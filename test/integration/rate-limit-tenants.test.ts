@@ -1,5 +1,6 @@
 // Rate-limit budgets and other per-install state belong to the (tenant, install) pair: a
 // token of another tenant naming an install_id must not spend, or see, the owner's.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { buildApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";

@@ -2,6 +2,7 @@
 // src/config.ts reads, its API table against the routes of the OpenAPI document, and its
 // curl walk-through is run, as pasted, against a real server (twice: it must not depend on
 // a fresh install).
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { runIn } from "../helpers/databases.ts";

@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { validatorCacheStats } from "../../src/records/schemas.ts";
 import { storedRows } from "../helpers/db.ts";

@@ -1,6 +1,7 @@
 // The service's sessions plan its statements per call (plan_cache_mode = auto) even where a
 // DBA made generic plans the default: on Citus a generic plan of a per-install statement
 // fails ("could not create distributed plan"), see docs/citus.md.
+import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { connect, SESSION_SETTINGS } from "../../src/db/client.ts";

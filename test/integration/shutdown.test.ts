@@ -1,5 +1,6 @@
 // SIGTERM to `bun run start`: the server stops accepting, the request in flight finishes,
 // the pool closes and the process exits 0.
+import "../helpers/test-database.ts";
 import { expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { freePort } from "../helpers/postgres.ts";

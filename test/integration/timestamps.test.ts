@@ -1,5 +1,6 @@
 // Every timestamp the API accepts is a real RFC 3339 date-time (spec section 12): an
 // impossible one is a 400 naming the field (and the item), never rolled over.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { storedRows } from "../helpers/db.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

@@ -2,6 +2,7 @@
 // are a 401; valid tokens reaching past their scope are a 403. Each attack is its own test
 // and is tried against a route that would otherwise succeed (the victim's record exists),
 // and afterwards the victim's data is checked unchanged.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";

@@ -4,6 +4,7 @@
 // folder goes) and a marker in its environment (which every process it starts inherits);
 // after it ends, no process may carry the marker or name that folder, and the folder must
 // be empty.
+import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";

@@ -3,6 +3,7 @@
 // pipeline (putRecord) on a real database, with the transaction bound lowered to 300 ms
 // and the delays made by PostgreSQL itself: a row lock held by another session, and a
 // deferred constraint trigger that makes COMMIT slow.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type Database } from "../../src/db/client.ts";
 import { dbmate } from "../../src/db/migrate.ts";

@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { refreshPending, sweepOnce } from "../../src/background.ts";
 import { connect } from "../../src/db/client.ts";

@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectUsageExact, sql, storedRows } from "../helpers/db.ts";
 import { client, newInstall, sleep, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

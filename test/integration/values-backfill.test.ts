@@ -1,6 +1,7 @@
 // db:canonicalise gives rows that lack it (written before value_json existed, or since by the
 // previous release) the canonical text of their value, in bounded batches, on a database of
 // its own.
+import "../helpers/test-database.ts";
 import { afterEach, expect, test } from "bun:test";
 import { type FreshDatabase, freshDatabase, json, runScript } from "../helpers/databases.ts";
 

@@ -1,6 +1,7 @@
 // Values come back in canonical form (contract section 12): the JSON text a read returns for
 // a value is exactly JSON.stringify of the value as parsed when it was written, and its UTF-8
 // length is what the size limit and the quota counted. Raw HTTP bodies are compared as text.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectUsageExact, sql } from "../helpers/db.ts";
 import { type Install, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

@@ -1,6 +1,7 @@
 // The migration that keeps values' canonical text (value_json) goes onto a populated table
 // with `db:migrate --safe` while the previous release's writes and reads run, blocks none of
 // them past its 2 s lock bound, and the rows written before it read back canonical.
+import "../helpers/test-database.ts";
 import { afterEach, expect, test } from "bun:test";
 import postgres from "postgres";
 import { migrationVersions } from "../../src/db/migrate.ts";

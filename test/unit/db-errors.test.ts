@@ -75,10 +75,17 @@ describe("a schema behind the service (migrations pending or rolled back): 503, 
   }
 });
 
+describe("409 CONFLICT, with a reason", () => {
+  test("unique violation", () => {
+    const mapped = mapDatabaseError(serverError("23505"));
+    expect([mapped?.status, mapped?.code, mapped?.details]).toEqual([409, "CONFLICT", { reason: "already_exists" }]);
+    expect(isUnavailable(serverError("23505"))).toBe(false);
+  });
+});
+
 describe("unmapped: a mistake in the request or the code, not the database being away", () => {
   const cases: Array<[string, unknown]> = [
     ["syntax error", serverError("42601")],
-    ["unique violation", serverError("23505")],
     ["invalid text representation", serverError("22P02")],
     ["a transaction misuse (not the read-only kind)", serverError("25001")],
     ["undefined parameter value", driverError("UNDEFINED_VALUE")],

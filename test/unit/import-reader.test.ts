@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import * as S from "../../src/http/schemas.ts";
+import { S } from "../../src/contract/index.ts";
 import { compileLineSchemas, ImportReader } from "../../src/records/import-lines.ts";
 
 const lineChecks = compileLineSchemas({

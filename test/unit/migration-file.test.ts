@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { migrationVersions } from "../../src/db/migrate.ts";
-import { loadMigrations, parseMigration, splitStatements } from "../../src/db/migration-file.ts";
+import { loadMigrations, parseMigration, splitStatements } from "../../src/ops/migration-file.ts";
 
 test("statements split at top-level semicolons only", () => {
   const sql = `

@@ -1,10 +1,10 @@
 // db:migrate and db:rollback: dbmate for an ordinary run, the statement-by-statement careful
 // run with --safe. Either way the last thing printed on stdout is the execution record, as
 // JSON: what was applied or rolled back, when, and (with --safe) every statement's lock wait.
-import postgres from "postgres";
 import { dbmate } from "../../db/migrate.ts";
-import { describeUrl, runSafe, SAFE_DEFAULTS } from "../../db/safe-migrate.ts";
-import { appliedVersions, rollbackRisk } from "../../db/status.ts";
+import { appliedVersions, describeUrl, withAdminConnection } from "../../ops/connection.ts";
+import { runSafe, SAFE_DEFAULTS } from "../../ops/safe-migrate.ts";
+import { rollbackRisk } from "../../ops/status.ts";
 import { parseCommandLine } from "../args.ts";
 import { count, databaseUrl, duration, printJson } from "./common.ts";
 
@@ -99,14 +99,7 @@ export async function apply(direction: "up" | "down", argv: string[]): Promise<n
   return result.code === 0 ? 0 : 1;
 }
 
-async function versionsOf(url: string): Promise<string[]> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await appliedVersions(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
+const versionsOf = (url: string) => withAdminConnection(url, "migrate", appliedVersions);
 
 function lastLine(output: string): string {
   return output.trim().split("\n").at(-1)?.trim() || "no output";

@@ -1,7 +1,7 @@
 // bun run db:status [--json] [--exit-code] [--url …]
 // Which migrations the database has applied; with --exit-code, exits 1 while any is pending.
-import { describeUrl } from "../../db/safe-migrate.ts";
-import { migrationStatus } from "../../db/status.ts";
+import { describeUrl } from "../../ops/connection.ts";
+import { migrationStatus } from "../../ops/status.ts";
 import { parseCommandLine } from "../args.ts";
 import { databaseUrl, printJson } from "./common.ts";
 

@@ -1,7 +1,7 @@
 // bun run db:verify [--json] [--url …]
 // Tables, columns, indexes, migrations, Citus placement and a rolled-back smoke CRUD.
 // Exits 1 when any check fails. See docs/runbook.md.
-import { renderHuman, verify } from "../../db/verify.ts";
+import { renderHuman, verify } from "../../ops/verify.ts";
 import { parseCommandLine } from "../args.ts";
 import { databaseUrl, printJson } from "./common.ts";
 

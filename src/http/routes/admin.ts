@@ -1,38 +1,24 @@
 // /admin/v1: the platform's routes (scope storage:admin), naming the install in the path.
 import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import { fail } from "../../errors.ts";
-import { adminUsage, type InstallRef, purgeInstall, setLimits } from "../../records/admin.ts";
+import { S } from "../../contract/index.ts";
+import { adminUsage, purgeInstall, setLimits } from "../../records/admin.ts";
 import { exportInstall } from "../../records/export.ts";
 import { applyImport } from "../../records/import.ts";
 import { compileLineSchemas, ImportReader } from "../../records/import-lines.ts";
-import { decodeSegment } from "../../records/keys.ts";
-import { bodyGate, gate, streamGate } from "../gate.ts";
+import { answers, BODY, PATH } from "../answers.ts";
+import { admission as admissionMacro, streamGate } from "../gate.ts";
 import { checkNdjsonType, ndjsonLines } from "../ndjson.ts";
-import * as S from "../schemas.ts";
-import { rawParam } from "../target.ts";
+import { installRefOf } from "../request.ts";
 import type { RouteDeps } from "./records.ts";
 
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-// /admin/v1/tenants/:tid/installs/:iid/...
-function installRef(request: Request): InstallRef {
-  const id = (raw: string, what: string) => {
-    const value = decodeSegment(raw, "INVALID_KEY");
-    if (!ID.test(value)) throw fail("INVALID_REQUEST", `${what} must be 1–128 characters of [A-Za-z0-9._:-]`);
-    return value;
-  };
-  return {
-    tenantId: id(rawParam(request, "tid"), "the tenant id"),
-    installId: id(rawParam(request, "iid"), "the install id"),
-  };
-}
+// an install named in the path (a bad escape in it: INVALID_KEY); admin tokens are not rate limited
+const INSTALL_PATH = [...PATH, "INVALID_KEY"] as const;
 
 // what a line may hold beyond its value: the record line's fields, a 512-byte key escaped
 const LINE_OVERHEAD_BYTES = 4096;
 
 export function adminRoutes({ db, config, admission }: RouteDeps) {
-  const admin = gate(admission, "storage:admin");
   const tags = ["admin"];
   const { limits } = config;
   const lineChecks = compileLineSchemas({
@@ -44,41 +30,42 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
   });
   const ndjson = (schema: TSchema) => ({ "application/x-ndjson": { schema } });
   return new Elysia({ name: "admin" })
-    .get(
-      "/admin/v1/tenants/:tid/installs/:iid/usage",
-      ({ request }) => adminUsage(db, config.limits, installRef(request)),
-      {
-        ...admin,
-        response: S.Usage,
-        detail: { tags, summary: "Usage of any install (zeros for one never seen)" },
-      },
-    )
+    .use(admissionMacro(admission))
+    .get("/admin/v1/tenants/:tid/installs/:iid/usage", ({ target }) => adminUsage(db, config.limits, target), {
+      adminInstall: "storage:admin",
+      response: answers({ 200: S.Usage }, INSTALL_PATH),
+      detail: { tags, summary: "Usage of any install (zeros for one never seen)" },
+    })
     .put(
       "/admin/v1/tenants/:tid/installs/:iid/limits",
-      ({ request, body }) => setLimits(db, config.limits, installRef(request), body),
+      ({ body, target }) => setLimits(db, config.limits, target, body),
       {
-        ...bodyGate(admission, "storage:admin", S.LimitsBody),
+        adminInstall: { scope: "storage:admin", body: S.LimitsBody },
         body: S.LimitsBody,
-        response: S.Limits,
+        response: answers({ 200: S.Limits }, [...INSTALL_PATH, ...BODY]),
         detail: { tags, summary: "Per-install quota overrides (null: back to the default)" },
       },
     )
     .delete(
       "/admin/v1/tenants/:tid/installs/:iid",
-      async ({ request, set }) => {
-        await purgeInstall(db, installRef(request));
+      async ({ set, target }) => {
+        await purgeInstall(db, target);
         set.status = 204;
       },
-      { ...admin, detail: { tags, summary: "Purge everything of an install (uninstall); idempotent" } },
+      {
+        adminInstall: "storage:admin",
+        response: answers({ 204: S.NoContent }, INSTALL_PATH),
+        detail: { tags, summary: "Purge everything of an install (uninstall); idempotent" },
+      },
     )
     .get(
       "/admin/v1/tenants/:tid/installs/:iid/export",
-      async ({ request }) =>
-        new Response(await exportInstall(db, installRef(request)), {
+      async ({ target }) =>
+        new Response(await exportInstall(db, target), {
           headers: { "content-type": "application/x-ndjson" },
         }),
       {
-        ...admin,
+        adminInstall: "storage:admin",
         detail: {
           tags,
           summary: "The install's limits, schemas and live records as NDJSON, one line each",
@@ -89,7 +76,7 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
     .post(
       "/admin/v1/tenants/:tid/installs/:iid/import",
       async ({ request }) => {
-        const ref = installRef(request);
+        const ref = installRefOf(request);
         const reader = new ImportReader(lineChecks, {
           maxValueBytes: limits.maxValueBytes,
           maxSchemaBytes: limits.maxSchemaBytes,

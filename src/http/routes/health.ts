@@ -8,7 +8,7 @@ import { fail } from "../../errors.ts";
 // The contract has /readyz answer within 2 s whatever the database does. A database that
 // does not answer (a name lookup that times out after 5 s, a host that accepts and stays
 // silent) is reported not ready after this long; a healthy check takes about a millisecond.
-export const READY_LIMIT_MS = 1_500;
+const READY_LIMIT_MS = 1_500;
 
 export function healthRoutes(db: Database) {
   const expected = migrationVersions();

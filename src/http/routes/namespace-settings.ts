@@ -1,49 +1,53 @@
 // /v1 routes about an install rather than its records: namespace schemas and usage.
 import { Elysia } from "elysia";
+import { S } from "../../contract/index.ts";
 import { deleteSchema, getSchema, putSchema } from "../../records/schemas.ts";
 import { usageOf } from "../../records/usage.ts";
-import { bodyGate, gate } from "../gate.ts";
-import { namespaceOf } from "../request.ts";
-import { installOf } from "../request-context.ts";
-import * as S from "../schemas.ts";
+import { answers, BODY, INSTALL, NAMESPACE } from "../answers.ts";
+import { admission as admissionMacro } from "../gate.ts";
+import { limitedBodies } from "../limits.ts";
 import type { RouteDeps } from "./records.ts";
 
 export function settingsRoutes({ db, config, admission }: RouteDeps) {
-  const schemaScope = gate(admission, "storage:schema");
-  const schemaBody = S.SchemaBody(config.limits.maxValueBytes);
+  const schemaBody = limitedBodies(config.limits).schema;
   const tags = ["schemas"];
 
   return new Elysia({ name: "settings" })
+    .use(admissionMacro(admission))
     .put(
       "/v1/namespaces/:ns/schema",
-      async ({ request, body, set }) => {
-        const { created, schema } = await putSchema(db, config.limits, installOf(request), namespaceOf(request), body);
+      async ({ body, set, install, namespace }) => {
+        const { created, schema } = await putSchema(db, config.limits, install, namespace, body);
         set.status = created ? 201 : 200;
         return schema;
       },
       {
-        ...bodyGate(admission, "storage:schema", schemaBody),
+        namespace: { scope: "storage:schema", body: schemaBody },
         body: schemaBody,
-        response: { 200: S.Schema, 201: S.Schema },
+        response: answers({ 200: S.Schema, 201: S.Schema }, [...NAMESPACE, ...BODY]),
         detail: { tags, summary: "Set the namespace's JSON Schema (draft 2020-12), default TTL and value size limit" },
       },
     )
-    .get("/v1/namespaces/:ns/schema", ({ request }) => getSchema(db, installOf(request), namespaceOf(request)), {
-      ...schemaScope,
-      response: S.Schema,
+    .get("/v1/namespaces/:ns/schema", ({ install, namespace }) => getSchema(db, install, namespace), {
+      namespace: "storage:schema",
+      response: answers({ 200: S.Schema }, NAMESPACE),
       detail: { tags, summary: "The namespace's schema, with its version" },
     })
     .delete(
       "/v1/namespaces/:ns/schema",
-      async ({ request, set }) => {
-        await deleteSchema(db, installOf(request), namespaceOf(request));
+      async ({ set, install, namespace }) => {
+        await deleteSchema(db, install, namespace);
         set.status = 204;
       },
-      { ...schemaScope, detail: { tags, summary: "Remove the namespace's schema" } },
+      {
+        namespace: "storage:schema",
+        response: answers({ 204: S.NoContent }, NAMESPACE),
+        detail: { tags, summary: "Remove the namespace's schema" },
+      },
     )
-    .get("/v1/usage", ({ request }) => usageOf(db, installOf(request), config.limits), {
-      ...gate(admission, "storage:read"),
-      response: S.Usage,
+    .get("/v1/usage", ({ install }) => usageOf(db, install, config.limits), {
+      install: "storage:read",
+      response: answers({ 200: S.Usage }, INSTALL),
       detail: { tags: ["usage"], summary: "The install's live usage and the limits in force" },
     });
 }

@@ -1,7 +1,9 @@
-// /v1 record and namespace routes: admit (gate), read the path and query, call the domain.
-import type { TSchema } from "@sinclair/typebox";
+// /v1 record and namespace routes: admitted by the admission macro (gate.ts), which hands
+// each handler its typed install, namespace and key; the handler calls the domain and turns
+// its result into a reply (reply.ts) in one step.
 import { Elysia } from "elysia";
 import type { Config } from "../../config.ts";
+import { S } from "../../contract/index.ts";
 import type { Database } from "../../db/client.ts";
 import { fail } from "../../errors.ts";
 import type { Metrics } from "../../metrics.ts";
@@ -10,13 +12,13 @@ import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import type { RecordMeta, StoredRecord } from "../../records/record.ts";
 import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
+import { answers, BODY, documented, INSTALL, NAMESPACE, passedQuery } from "../answers.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
-import { type Admission, bodyGate, gate, type ItemCheck } from "../gate.ts";
+import { type Admission, admission as admissionMacro, type ItemCheck } from "../gate.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
+import { limitedBodies } from "../limits.ts";
 import { jsonText, type Reply, send } from "../reply.ts";
-import { keyOf, listQuery, namespaceOf, preconditionOf } from "../request.ts";
-import { installOf } from "../request-context.ts";
-import * as S from "../schemas.ts";
+import { listQuery, preconditionOf } from "../request.ts";
 
 export type RouteDeps = {
   db: Database;
@@ -29,11 +31,6 @@ export type RouteDeps = {
 
 const etag = (revision: number) => `"${revision}"`;
 
-/** The 200 response schema of a route whose body is written as text, for the OpenAPI document. */
-const documented = (schema: TSchema) => ({
-  responses: { 200: { description: "OK", content: { "application/json": { schema } } } },
-});
-
 // What the domain finds wrong with the items of a bulk body whose envelope is valid (see gate.ts).
 type Keyed = { keys?: unknown[]; items?: Array<{ key?: unknown } | null> };
 const keysOf = (body: unknown) => {
@@ -42,6 +39,10 @@ const keysOf = (body: unknown) => {
 };
 const checkKeys: ItemCheck = (body, skip) => keyFaults(keysOf(body), skip);
 const checkWrites: ItemCheck = (body, skip) => writeItemFaults((body as { items: WriteItem[] }).items, skip);
+
+// The errors each kind of route gives besides admission's (see answers.ts)
+const RECORD = [...NAMESPACE, "INVALID_KEY"] as const;
+const WRITE = ["QUOTA_EXCEEDED", "VALUE_TOO_LARGE", "SCHEMA_VIOLATION", "REVISION_MISMATCH"] as const;
 
 // Domain results as replies, one step each.
 
@@ -60,45 +61,43 @@ const writtenReply = (result: { created: boolean; record: RecordMeta }): Reply =
   headers: { etag: etag(result.record.revision) },
   body: result.record,
 });
-
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const noContent: Reply = { status: 204 };
 
 export function recordRoutes({ db, config, admission, metrics, sampleSweep }: RouteDeps) {
   const { limits } = config;
   const observe = metrics.countCleanup;
-  const read = gate(admission, "storage:read");
-  const write = gate(admission, "storage:write");
-  const body = {
-    write: S.WriteBody,
-    bulkKeys: S.BulkKeysBody(limits.maxBulkKeys),
-    bulkPut: S.BulkPutBody(limits.maxBulkItems),
-    bulkDelete: S.BulkDeleteBody(limits.maxBulkKeys),
-  };
+  const body = limitedBodies(limits);
   const tags = ["records"];
 
   return new Elysia({ name: "records" })
+    .use(admissionMacro(admission))
     .get(
       "/v1/namespaces/:ns/records/:key",
-      async ({ request, set }) => {
+      async ({ request, set, install, namespace, key }) => {
         const condition = ifNoneMatchOf(request);
-        const record = await getRecord(db, installOf(request), namespaceOf(request), keyOf(request), observe);
+        const record = await getRecord(db, install, namespace, key, observe);
         return send(set, recordReply(record, condition));
       },
-      { ...read, detail: { tags, summary: "Read one record", ...documented(S.Record) } },
+      {
+        record: "storage:read",
+        detail: {
+          tags,
+          summary: "Read one record (If-None-Match: 304 when it matches)",
+          ...documented({ 200: S.Record }, RECORD),
+        },
+      },
     )
     .put(
       "/v1/namespaces/:ns/records/:key",
-      async ({ request, body, set }) => {
-        const install = installOf(request);
-        const ns = namespaceOf(request);
-        const result = await putRecord(db, limits, install, ns, keyOf(request), body, preconditionOf(request), observe);
+      async ({ request, body, set, install, namespace, key }) => {
+        const result = await putRecord(db, limits, install, namespace, key, body, preconditionOf(request), observe);
         return send(set, writtenReply(result)) as RecordMeta;
       },
       {
-        ...bodyGate(admission, "storage:write", body.write),
+        record: { scope: "storage:write", body: body.write },
         body: body.write,
-        response: { 200: S.WriteResponse, 201: S.WriteResponse },
+        response: answers({ 200: S.WriteResponse, 201: S.WriteResponse }, [...RECORD, ...BODY, ...WRITE]),
         detail: {
           tags,
           summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)",
@@ -107,22 +106,26 @@ export function recordRoutes({ db, config, admission, metrics, sampleSweep }: Ro
     )
     .delete(
       "/v1/namespaces/:ns/records/:key",
-      async ({ request, set }) => {
+      async ({ request, set, install, namespace, key }) => {
         const precondition = preconditionOf(request);
         if (precondition.ifNoneMatch) throw fail("INVALID_REQUEST", "DELETE honours If-Match only");
-        await deleteRecord(db, limits, installOf(request), namespaceOf(request), keyOf(request), precondition.ifMatch);
+        await deleteRecord(db, limits, install, namespace, key, precondition.ifMatch);
         send(set, noContent);
       },
-      { ...write, detail: { tags, summary: "Delete a record (If-Match honoured)" } },
+      {
+        record: "storage:write",
+        response: answers({ 204: S.NoContent }, [...RECORD, "REVISION_MISMATCH"]),
+        detail: { tags, summary: "Delete a record (If-Match honoured)" },
+      },
     )
     .get(
       "/v1/namespaces/:ns/records",
-      async ({ request, set }) => {
+      async ({ request, set, install, namespace }) => {
         const query = listQuery(request, limits.maxListLimit);
         const page = await listRecords(
           db,
-          installOf(request),
-          namespaceOf(request),
+          install,
+          namespace,
           { ...query, maxPageBytes: limits.maxPageBytes },
           sampleSweep(),
           observe,
@@ -130,89 +133,79 @@ export function recordRoutes({ db, config, admission, metrics, sampleSweep }: Ro
         return send(set, jsonText(200, listPageJson(page)));
       },
       {
-        ...read,
-
+        namespace: "storage:read",
+        query: passedQuery(S.ListQuery),
         detail: {
           tags,
           summary: "List records in key byte order (prefix, limit, cursor, values=false)",
-          ...documented(S.ListPage),
-          parameters: ["prefix", "limit", "cursor", "values"].map((name) => ({
-            name,
-            in: "query",
-            required: false,
-            schema: { type: "string" },
-          })),
+          ...documented({ 200: S.ListPage }, NAMESPACE),
         },
       },
     )
     .post(
       "/v1/namespaces/:ns/bulk-get",
-      async ({ request, body, set }) => {
-        const result = await bulkGet(
-          db,
-          installOf(request),
-          namespaceOf(request),
-          body.keys,
-          limits.maxPageBytes,
-          observe,
-        );
+      async ({ body, set, install, namespace }) => {
+        const result = await bulkGet(db, install, namespace, body.keys, limits.maxPageBytes, observe);
         return send(set, jsonText(200, bulkGetJson(result)));
       },
       {
-        ...bodyGate(admission, "storage:read", body.bulkKeys, checkKeys),
+        namespace: { scope: "storage:read", body: body.bulkKeys, itemCheck: checkKeys },
         body: body.bulkKeys,
-
-        detail: { tags, summary: "Read many records", ...documented(S.BulkGetResponse) },
+        detail: {
+          tags,
+          summary: "Read many records",
+          ...documented({ 200: S.BulkGetResponse }, [...NAMESPACE, ...BODY, "INVALID_KEY"]),
+        },
       },
     )
     .post(
       "/v1/namespaces/:ns/bulk-put",
-      async ({ request, body, set }) => {
-        const result = await bulkPut(db, limits, installOf(request), namespaceOf(request), body.items, observe);
+      async ({ body, set, install, namespace }) => {
+        const result = await bulkPut(db, limits, install, namespace, body.items, observe);
         return send(set, ok(result)) as typeof result;
       },
       {
-        ...bodyGate(admission, "storage:write", body.bulkPut, checkWrites),
+        namespace: { scope: "storage:write", body: body.bulkPut, itemCheck: checkWrites },
         body: body.bulkPut,
-        response: S.BulkPutResponse,
+        response: answers({ 200: S.BulkPutResponse }, [...RECORD, ...BODY, ...WRITE]),
         detail: { tags, summary: "Write many records, all or nothing" },
       },
     )
     .post(
       "/v1/namespaces/:ns/bulk-delete",
-      async ({ request, body, set }) => {
+      async ({ body, set, install, namespace }) => {
         const items = "keys" in body ? body.keys.map((key) => ({ key })) : body.items;
-        const result = await bulkDelete(db, limits, installOf(request), namespaceOf(request), items);
+        const result = await bulkDelete(db, limits, install, namespace, items);
         return send(set, ok(result)) as typeof result;
       },
       {
-        ...bodyGate(admission, "storage:write", body.bulkDelete, checkKeys),
+        namespace: { scope: "storage:write", body: body.bulkDelete, itemCheck: checkKeys },
         body: body.bulkDelete,
-        response: S.Deleted,
+        response: answers({ 200: S.Deleted }, [...RECORD, ...BODY, "REVISION_MISMATCH"]),
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
     )
     .get(
       "/v1/namespaces",
-      async ({ request, set }) => {
-        const result = await listNamespaces(db, installOf(request));
+      async ({ set, install }) => {
+        const result = await listNamespaces(db, install);
         return send(set, ok(result)) as typeof result;
       },
       {
-        ...read,
-        response: S.Namespaces,
+        install: "storage:read",
+        response: answers({ 200: S.Namespaces }, INSTALL),
         detail: { tags: ["namespaces"], summary: "The install's namespaces that hold live records" },
       },
     )
     .delete(
       "/v1/namespaces/:ns",
-      async ({ request, set }) => {
-        const result = await deleteNamespace(db, installOf(request), namespaceOf(request));
+      async ({ set, install, namespace }) => {
+        const result = await deleteNamespace(db, install, namespace);
         return send(set, ok(result)) as typeof result;
       },
       {
-        ...write,
-        response: S.Deleted,
+        namespace: "storage:write",
+        response: answers({ 200: S.Deleted }, NAMESPACE),
         detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
       },
     );

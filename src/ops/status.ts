@@ -1,7 +1,7 @@
 // What a database has applied, next to what db/migrations holds: dbmate's schema_migrations
 // read directly, so the commands can report and decide without parsing dbmate's output.
-import postgres from "postgres";
-import { MIGRATIONS_DIR } from "./migrate.ts";
+import { MIGRATIONS_DIR } from "../db/migrate.ts";
+import { appliedVersions, withAdminConnection } from "./connection.ts";
 import { loadMigrations } from "./migration-file.ts";
 
 export type MigrationStatus = {
@@ -12,15 +12,8 @@ export type MigrationStatus = {
   files: { version: string; file: string; applied: boolean }[];
 };
 
-export async function appliedVersions(sql: postgres.Sql): Promise<string[]> {
-  const [row] = await sql`select to_regclass('schema_migrations') is not null as present`;
-  if (!row?.present) return [];
-  return (await sql`select version from schema_migrations order by version`).map((r) => String(r.version));
-}
-
-export async function migrationStatus(url: string, dir = MIGRATIONS_DIR): Promise<MigrationStatus> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: "ext-storage-status" } });
-  try {
+export function migrationStatus(url: string, dir = MIGRATIONS_DIR): Promise<MigrationStatus> {
+  return withAdminConnection(url, "status", async (sql) => {
     const applied = await appliedVersions(sql);
     const done = new Set(applied);
     const files = loadMigrations(dir).map((m) => ({ version: m.version, file: m.file, applied: done.has(m.version) }));
@@ -31,9 +24,7 @@ export async function migrationStatus(url: string, dir = MIGRATIONS_DIR): Promis
       unknown: applied.filter((v) => !known.has(v)),
       files,
     };
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  });
 }
 
 /** The tables a migration's down section drops (`drop table [if exists] a, b …`), unqualified. */
@@ -61,9 +52,8 @@ export type RollbackRisk = {
  * What rolling back the newest applied migration would destroy: the tables its down section
  * drops that hold rows. Dropping functions, indexes or empty tables destroys no data.
  */
-export async function rollbackRisk(url: string, dir = MIGRATIONS_DIR): Promise<RollbackRisk> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: "ext-storage-rollback" } });
-  try {
+export function rollbackRisk(url: string, dir = MIGRATIONS_DIR): Promise<RollbackRisk> {
+  return withAdminConnection(url, "rollback", async (sql) => {
     const version = (await appliedVersions(sql)).at(-1);
     if (version === undefined) return { file: undefined, version, tablesWithRows: [] };
     const migration = loadMigrations(dir).find((m) => m.version === version);
@@ -76,7 +66,5 @@ export async function rollbackRisk(url: string, dir = MIGRATIONS_DIR): Promise<R
       if (found?.found) tablesWithRows.push(table);
     }
     return { file: migration.file, version, tablesWithRows };
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  });
 }

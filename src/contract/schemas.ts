@@ -1,11 +1,18 @@
-// The request and response shapes of the contract (spec section 5), as TypeBox schemas: the
-// single source of validation, of the OpenAPI document and of the handlers' types.
+// The request, response and query shapes of the contract (spec section 5), as TypeBox
+// schemas: the single source of validation, of the OpenAPI document and of the handlers' and
+// clients' types. Imports nothing of the server, so that a client can import it as is.
 // TypeBox itself, not Elysia's `t`: Elysia's Integer also accepts numeric strings ("5").
-import { Type as t } from "@sinclair/typebox";
-import { EXPORT_FORMAT } from "../records/export.ts";
-import { MAX_TTL_SECONDS } from "../records/record.ts";
+// The shapes do not change with configuration: the deployment's limits (item counts, value
+// bytes) are applied to them by the server (http/limits.ts), not built into them.
+import { type Static, Type as t } from "@sinclair/typebox";
+
+/** The longest TTL, and how far ahead an expiresAt may lie: one year, in seconds. */
+export const MAX_TTL_SECONDS = 31_536_000;
 
 const strict = { additionalProperties: false } as const;
+
+/** A tenant, extension, install or request id: 1–128 characters of [A-Za-z0-9._:-]. */
+export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const ttl = {
   ttlSeconds: t.Optional(t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
@@ -22,30 +29,25 @@ const timestamp = t.String({ description: "RFC 3339" });
 
 export const WriteBody = t.Object({ value: t.Unknown(), ...ttl }, strict);
 
-export const BulkKeysBody = (maxItems: number) => t.Object({ keys: t.Array(key, { minItems: 1, maxItems }) }, strict);
+export const BulkKeysBody = t.Object({ keys: t.Array(key, { minItems: 1 }) }, strict);
 
-export const BulkPutBody = (maxItems: number) =>
-  t.Object(
-    {
-      items: t.Array(
-        t.Object(
-          { key, value: t.Unknown(), ...ttl, ifRevision: t.Optional(revision), ifAbsent: t.Optional(t.Literal(true)) },
-          strict,
-        ),
-        { minItems: 1, maxItems },
+export const BulkPutBody = t.Object(
+  {
+    items: t.Array(
+      t.Object(
+        { key, value: t.Unknown(), ...ttl, ifRevision: t.Optional(revision), ifAbsent: t.Optional(t.Literal(true)) },
+        strict,
       ),
-    },
-    strict,
-  );
-
-export const BulkDeleteBody = (maxItems: number) =>
-  t.Union([
-    t.Object({ keys: t.Array(key, { minItems: 1, maxItems }) }, strict),
-    t.Object(
-      { items: t.Array(t.Object({ key, ifRevision: t.Optional(revision) }, strict), { minItems: 1, maxItems }) },
-      strict,
+      { minItems: 1 },
     ),
-  ]);
+  },
+  strict,
+);
+
+export const BulkDeleteBody = t.Union([
+  t.Object({ keys: t.Array(key, { minItems: 1 }) }, strict),
+  t.Object({ items: t.Array(t.Object({ key, ifRevision: t.Optional(revision) }, strict), { minItems: 1 }) }, strict),
+]);
 
 const recordFields = {
   key,
@@ -74,15 +76,16 @@ export const Deleted = t.Object({ deleted: t.Integer({ minimum: 0 }) });
 export const Namespaces = t.Object({
   namespaces: t.Array(t.Object({ namespace: t.String(), recordCount: t.Integer(), bytesUsed: t.Integer() })),
 });
-export const SchemaBody = (maxValueBytes: number) =>
-  t.Object(
-    {
-      jsonSchema: t.Union([t.Object({}), t.Boolean()], { description: "a JSON Schema, draft 2020-12" }),
-      defaultTtlSeconds: t.Optional(t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
-      maxValueBytes: t.Optional(t.Integer({ minimum: 1, maximum: maxValueBytes })),
-    },
-    strict,
-  );
+export const SchemaBody = t.Object(
+  {
+    jsonSchema: t.Union([t.Object({}), t.Boolean()], { description: "a JSON Schema, draft 2020-12" }),
+    defaultTtlSeconds: t.Optional(t.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS })),
+    maxValueBytes: t.Optional(
+      t.Integer({ minimum: 1, description: "at most the deployment's STORAGE_MAX_VALUE_BYTES" }),
+    ),
+  },
+  strict,
+);
 export const Schema = t.Object({
   jsonSchema: t.Unknown(),
   version: revision,
@@ -103,10 +106,42 @@ export const LimitsBody = t.Object(
   strict,
 );
 export const Limits = t.Object(limitsFields);
+/** The answer of a 204: no body. */
+export const NoContent = t.Undefined({ description: "No Content" });
 
-export const ErrorResponse = t.Object({
-  error: t.Object({ code: t.String(), message: t.String(), details: t.Optional(t.Record(t.String(), t.Unknown())) }),
-});
+/** The list route's query string (spec section 5); parsed strictly by the server. */
+export const ListQuery = t.Object(
+  {
+    prefix: t.Optional(t.String({ description: "literal key prefix: %, _ and \\ match themselves" })),
+    limit: t.Optional(
+      t.String({
+        pattern: "^[0-9]{1,6}$",
+        description: "an integer from 1 to the deployment's list limit (default 100)",
+      }),
+    ),
+    cursor: t.Optional(t.String({ description: "the previous page's cursor" })),
+    values: t.Optional(
+      t.Union([t.Literal("true"), t.Literal("false")], { description: "true or false; false leaves values out" }),
+    ),
+  },
+  strict,
+);
+
+export type WriteBody = Static<typeof WriteBody>;
+export type BulkPutBody = Static<typeof BulkPutBody>;
+export type BulkKeysBody = Static<typeof BulkKeysBody>;
+export type BulkDeleteBody = Static<typeof BulkDeleteBody>;
+export type SchemaBody = Static<typeof SchemaBody>;
+export type LimitsBody = Static<typeof LimitsBody>;
+export type WriteResponse = Static<typeof WriteResponse>;
+export type ListPage = Static<typeof ListPage>;
+export type BulkGetResponse = Static<typeof BulkGetResponse>;
+export type BulkPutResponse = Static<typeof BulkPutResponse>;
+export type Usage = Static<typeof Usage>;
+export type Schema = Static<typeof Schema>;
+
+/** The version of the export format (the header line's `format`). */
+export const EXPORT_FORMAT = 1;
 
 // Export and import of an install (docs/decisions.md "Export and import"): NDJSON, one of
 // these objects per line, told apart by `type`. The header comes first and the end line

@@ -3,7 +3,7 @@
 // statements so a careful run can time and bound each one on its own.
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { MIGRATIONS_DIR, migrationVersions } from "./migrate.ts";
+import { MIGRATIONS_DIR, migrationVersions } from "../db/migrate.ts";
 
 export type Section = { sql: string; transaction: boolean };
 export type Migration = { version: string; file: string; up: Section; down: Section };

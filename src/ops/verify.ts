@@ -5,8 +5,8 @@
 //
 // These are catalog and operator queries, not the service's statements, so they live here
 // rather than in sql/.
-import postgres from "postgres";
-import { describeUrl } from "./safe-migrate.ts";
+import type postgres from "postgres";
+import { adminConnection, describeUrl } from "./connection.ts";
 import { migrationStatus } from "./status.ts";
 
 export type Check = { name: string; status: "ok" | "fail" | "skip"; detail: string; data?: unknown };
@@ -26,7 +26,7 @@ const STAMPS: Column[] = [
 ];
 
 /** What the service reads and writes. More columns are fine (later migrations may add them). */
-export const EXPECTED_TABLES: Record<string, Column[]> = {
+const EXPECTED_TABLES: Record<string, Column[]> = {
   ext_storage_records: [
     ...COMMON,
     ["namespace", "text", true],
@@ -71,7 +71,7 @@ export const EXPECTED_TABLES: Record<string, Column[]> = {
 };
 
 /** Every index the statements rely on, as pg_get_indexdef prints it (schema prefix removed). */
-export const EXPECTED_INDEXES: Record<string, string> = {
+const EXPECTED_INDEXES: Record<string, string> = {
   ext_storage_records_pkey:
     "CREATE UNIQUE INDEX ext_storage_records_pkey ON ext_storage_records USING btree (install_id, namespace, key)",
   ext_storage_schemas_pkey:
@@ -89,7 +89,7 @@ const TABLES = Object.keys(EXPECTED_TABLES);
 const DISTRIBUTION_COLUMN = "install_id";
 
 export async function verify(url: string): Promise<Verification> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: "ext-storage-verify" } });
+  const sql = adminConnection(url, "verify");
   const checks: Check[] = [];
   const attempt = async (name: string, fn: () => Promise<Check | Check[]>) => {
     try {

@@ -3,7 +3,8 @@
 // row per applied version), but sends each statement on its own so that each one is bounded
 // (lock_timeout, statement_timeout) and its lock wait is measured. dbmate sends a whole
 // section as one query string, which allows neither.
-import postgres from "postgres";
+import type postgres from "postgres";
+import { adminConnection, appliedVersions, describeUrl } from "./connection.ts";
 import { watchLockWait } from "./lock-wait.ts";
 import { loadMigrations, type Migration, type Section, splitStatements } from "./migration-file.ts";
 
@@ -70,11 +71,6 @@ export type ExecutionRecord = {
 };
 
 /** The database a URL names, without its credentials: fit for a log or a record. */
-export function describeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || "5432"}${u.pathname}`;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const sqlstate = (error: unknown) => (error as { code?: unknown } | null)?.code;
@@ -92,12 +88,8 @@ export async function runSafe(url: string, options: SafeOptions): Promise<Execut
   const startedAt = new Date().toISOString();
   const say = options.progress ?? (() => {});
   // one connection runs the migration, a second one watches it
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: "ext-storage-migrate" } });
-  const monitor = postgres(url, {
-    max: 1,
-    onnotice: () => {},
-    connection: { application_name: "ext-storage-migrate-monitor" },
-  });
+  const sql = adminConnection(url, "migrate");
+  const monitor = adminConnection(url, "migrate-monitor");
   const record: ExecutionRecord = {
     command: options.direction === "up" ? "migrate" : "rollback",
     safe: true,
@@ -150,10 +142,7 @@ async function plan(sql: postgres.Sql, options: SafeOptions): Promise<Migration[
   if (options.direction === "up") {
     await sql`create table if not exists schema_migrations (version varchar not null primary key)`;
   }
-  const [{ exists } = { exists: false }] = await sql`select to_regclass('schema_migrations') is not null as exists`;
-  const applied = new Set(
-    exists ? (await sql`select version from schema_migrations`).map((r) => String(r.version)) : [],
-  );
+  const applied = new Set(await appliedVersions(sql));
   if (options.direction === "up") return migrations.filter((m) => !applied.has(m.version));
   const last = [...applied].sort().at(-1);
   if (last === undefined) return [];
