@@ -15,7 +15,7 @@ import { healthRoutes } from "./http/routes/health.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
-import { admitPath, checkHost } from "./http/target.ts";
+import { admitPath, checkHost, isRoutePath } from "./http/target.ts";
 import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { sweepSampler } from "./records/ttl.ts";
@@ -70,11 +70,18 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
       ...(who?.installId && who.tenantId ? { tenant: idHash(who.tenantId), install: idHash(who.installId) } : {}),
     });
   };
-  return new Elysia({ name: "ext-storage", normalize: false })
+  // the route patterns, for requests answered before routing (CORS preflights); read from the
+  // app on the first such request, once every route is registered
+  let patterns: string[] | undefined;
+  const isRoute = (url: string) => {
+    patterns ??= app.routes.map((r) => r.path);
+    return isRoutePath(patterns, url);
+  };
+  const app = new Elysia({ name: "ext-storage", normalize: false })
     .onRequest(({ request, set }) => {
       const facts = beginRequest(request);
       set.headers["x-request-id"] = facts.id;
-      const preflight = cors.preflight(request, facts.id);
+      const preflight = cors.preflight(request, facts.id, isRoute);
       if (preflight !== undefined) {
         // answered before routing, so no later hook sees it: observed here
         facts.route = "preflight";
@@ -112,6 +119,7 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     .use(recordRoutes(deps))
     .use(settingsRoutes(deps))
     .use(adminRoutes(deps));
+  return app;
 }
 
 /** The server's own limits. Bun's body limit is out of reach, so that the app, not Bun's bare

@@ -46,13 +46,15 @@ export function createCors(origins: Config["corsOrigins"]) {
       if (vary !== undefined) addVary(headers, vary);
     },
     /**
-     * The answer to a preflight from an allowed origin, on any path: a 204 with what may be
-     * sent. Anything else (no CORS, another origin, a plain OPTIONS) goes on to the router.
+     * The answer to a preflight from an allowed origin on a path that is a route: a 204 with
+     * what may be sent. Anything else (no CORS, another origin, a plain OPTIONS, a path that
+     * is no route: paths match exactly, for every method) goes on to the router.
      */
-    preflight(request: Request, requestId: string): Response | undefined {
+    preflight(request: Request, requestId: string, isRoute: (url: string) => boolean): Response | undefined {
       if (request.method !== "OPTIONS" || request.headers.get("access-control-request-method") === null) {
         return undefined;
       }
+      if (!isRoute(request.url)) return undefined;
       const cors = headersFor(request);
       if (cors["access-control-allow-origin"] === undefined) return undefined;
       const { "access-control-expose-headers": _, ...allow } = cors;

@@ -104,6 +104,21 @@ export function admitPath({ request, route, server }: Routed): ReadonlyMap<strin
   return params;
 }
 
+/**
+ * Whether a request's path is exactly one of the route patterns (`/v1/namespaces/:ns`): the
+ * same segments, the literal ones equal, no empty, `.`/`..` or `\\` segment. For requests
+ * answered before routing (a CORS preflight), which must not answer for a path that is no
+ * route.
+ */
+export function isRoutePath(patterns: readonly string[], url: string): boolean {
+  const segments = urlPath(url).split("/");
+  if (segments.slice(1).some((s) => s === "" || DOT.test(s) || s.includes("\\"))) return false;
+  return patterns.some((pattern) => {
+    const parts = pattern.split("/");
+    return parts.length === segments.length && parts.every((part, i) => part.startsWith(":") || part === segments[i]);
+  });
+}
+
 /** A `:param` of the matched path, still percent-encoded. */
 export function rawParam(request: Request, name: string): string {
   const value = matched.get(request)?.get(name);
