@@ -1,5 +1,6 @@
 // Export → purge → import of 100,000 records through a service process of its own, whose
 // memory is measured while it exports.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "../helpers/db.ts";
 import { newInstall, tokenFor } from "../helpers/server.ts";

@@ -1,3 +1,4 @@
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildApp, serveOptions } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";

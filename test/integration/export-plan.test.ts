@@ -2,6 +2,7 @@
 // install's size: with an estimate of a few rows, a bitmap scan and sort of every row after
 // the position looked cheaper, and cost a page of 1,000 records hundreds of milliseconds on
 // an install of 100,000 (docs/decisions.md, "Export and import").
+import "../helpers/test-database.ts";
 import { expect, test } from "bun:test";
 import { loadQueries } from "../../src/db/sql.ts";
 import { CITUS_URL } from "../helpers/citus.ts";

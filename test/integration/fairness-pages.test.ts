@@ -1,4 +1,5 @@
 // Spec section 18: a list page and a bulk-get answer stop at STORAGE_MAX_PAGE_BYTES of records.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
 

@@ -1,5 +1,6 @@
 // Spec section 18: tenant schemas are bounded (size, nesting, patterns on RE2, validation and
 // compile cost), so one install's schema cannot take the others' CPU.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HOSTILE_CORPUS } from "../helpers/hostile-corpus.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";

@@ -2,6 +2,7 @@
 // share one bucket per (tenant, install) pair (src/http/rate-lease.ts), another tenant naming
 // the install still has a budget of its own, and a store that cannot answer neither turns
 // requests into 500s nor refuses them all.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { type FreshDatabase, freshDatabase, runScript } from "../helpers/databases.ts";

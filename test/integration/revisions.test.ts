@@ -2,6 +2,7 @@
 // so that changes can be ordered by revision: writes one per key, deletes one per row deleted,
 // a namespace delete one, every cleanup one per expired row. A refused or rolled back request
 // takes none.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectUsageExact, sql } from "../helpers/db.ts";
 import {

@@ -2,6 +2,7 @@
 // migrations before the service): the statements that name what is gone answer 503
 // UNAVAILABLE with Retry-After, never 500, /readyz says migrations are pending, and the
 // service serves again once the schema is current.
+import "../helpers/test-database.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { dbmate } from "../../src/db/migrate.ts";
 import { type FreshDatabase, freshDatabase } from "../helpers/databases.ts";
