@@ -21,6 +21,11 @@ const doublingRefs = (n: number, keyword = "anyOf") => ({
   ),
 });
 
+/** dependentRequired of `entries` lists of 20 names: Ajv generates a test per name. */
+export const dependentRequiredLists = (entries: number) => ({
+  dependentRequired: Object.fromEntries(range(entries).map((i) => [`p${i}`, range(20).map((j) => `p${j}`)])),
+});
+
 const nested = (depth: number, leaf: unknown, wrap: (inner: unknown) => unknown) => {
   let v = leaf;
   for (let i = 0; i < depth; i++) v = wrap(v);
@@ -245,6 +250,12 @@ export const HOSTILE_CORPUS: HostileCase[] = [
       additionalProperties: false,
     },
     value: Object.fromEntries(range(5000).map((i) => [`p${i}`, 1])),
+    expect: "refused",
+  },
+  {
+    name: "dependentRequired, 500 lists of 20 names (seconds to compile)",
+    schema: dependentRequiredLists(500),
+    value: { p0: 1 },
     expect: "refused",
   },
   { name: "$data is a literal", schema: { const: { $data: "/x" } }, value: { $data: "/x" }, expect: "valid" },
