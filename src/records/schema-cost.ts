@@ -484,7 +484,8 @@ export function compileUnits(schema: Json): number {
         stack.push(...v);
       } else if (SCHEMA_MAP.includes(k) && isObj(v)) {
         for (const [name, member] of Object.entries(v)) {
-          units += 1;
+          // a member's test, and the evaluated-properties bookkeeping unevaluated* adds
+          units += 2;
           if (k === "patternProperties") units += patternUnits(name);
           if (Array.isArray(member)) units += ELEMENT_UNITS * member.length;
           else stack.push(member);
