@@ -423,3 +423,87 @@ function blame(root: Node, total: (n: Node) => number, budget: number): { keywor
       : (fan ?? at.heaviest);
   return { keyword, pointer: keyword === "" ? at.pointer : `${at.pointer}/${escapePointer(keyword)}` };
 }
+
+// Compile cost. Ajv turns a schema into JavaScript source and compiles that; its time grows
+// with the code generated, which a static count bounds before anything is compiled: units per
+// subschema that generates code, per keyword, per element of the lists Ajv unrolls (each name
+// of a `dependentRequired` list, short `required` and `enum` lists, `type` lists), per pattern
+// (each is an RE2 program) and per `$ref` (each target is a function of its own), plus the
+// schema's bytes (the meta-schema check and Ajv's traversal). Weights measured per family
+// with `bun bench/schemas/compile.ts` (bench/README.md, "Schema compile cost").
+const SCHEMA_ONE = [
+  "not",
+  "if",
+  "then",
+  "else",
+  "items",
+  "additionalItems",
+  "contains",
+  "additionalProperties",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "propertyNames",
+];
+const SCHEMA_LIST = ["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+const SCHEMA_MAP = ["properties", "patternProperties", "dependentSchemas", "$defs", "definitions", "dependencies"];
+/** Ajv's loopRequired and loopEnum (src/records/validator.ts): longer lists are looped over. */
+export const UNROLLED = 16;
+/** A subschema with keywords: a scope, error paths, the code of its keywords. */
+const SUBSCHEMA_UNITS = 12;
+const KEYWORD_UNITS = 2;
+/** Each element of an unrolled list: a property test and an error object. */
+const ELEMENT_UNITS = 2;
+/** A pattern is an RE2 program compiled with the schema; longer ones take longer. */
+const patternUnits = (p: string) => 40 + Math.ceil(p.length / 8);
+/** A $ref's target is a validating function of its own. */
+const REF_UNITS = 40;
+/** Schema bytes per unit: the meta-schema check and Ajv's walks are linear in the JSON. */
+const BYTES_PER_UNIT = 64;
+
+/**
+ * Compile units of a schema: a static bound of the code Ajv generates for it, in units of
+ * about the same compile time each (MAX_COMPILE_UNITS in src/records/validator.ts).
+ */
+export function compileUnits(schema: Json): number {
+  let units = Math.ceil(JSON.stringify(schema).length / BYTES_PER_UNIT);
+  const stack: Json[] = [schema];
+  while (stack.length > 0) {
+    const s = stack.pop();
+    if (!isObj(s)) {
+      units += 1;
+      continue;
+    }
+    const keys = Object.keys(s);
+    units += keys.length === 0 ? 1 : SUBSCHEMA_UNITS;
+    for (const k of keys) {
+      const v = s[k];
+      units += KEYWORD_UNITS;
+      if (SCHEMA_ONE.includes(k) && isSchema(v)) stack.push(v);
+      else if (SCHEMA_LIST.includes(k) && Array.isArray(v)) {
+        units += v.length;
+        stack.push(...v);
+      } else if (SCHEMA_MAP.includes(k) && isObj(v)) {
+        for (const [name, member] of Object.entries(v)) {
+          // a member's test, and the evaluated-properties bookkeeping unevaluated* adds
+          units += 2;
+          if (k === "patternProperties") units += patternUnits(name);
+          if (Array.isArray(member)) units += ELEMENT_UNITS * member.length;
+          else stack.push(member);
+        }
+      } else if (k === "dependentRequired" && isObj(v)) {
+        // per entry a property test and an error object naming its list; per name a test
+        for (const list of Object.values(v)) units += 8 + (Array.isArray(list) ? 2 * ELEMENT_UNITS * list.length : 0);
+      } else if (k === "required" && Array.isArray(v)) {
+        // unrolled, each name's test and its error object take more code than other lists'
+        if (v.length < UNROLLED) units += 5 * v.length;
+      } else if ((k === "enum" || k === "type") && Array.isArray(v)) {
+        if (v.length < UNROLLED) units += ELEMENT_UNITS * v.length;
+      } else if (k === "pattern" && typeof v === "string") {
+        units += patternUnits(v);
+      } else if ((k === "$ref" || k === "$dynamicRef") && typeof v === "string") {
+        units += REF_UNITS;
+      }
+    }
+  }
+  return units;
+}

@@ -156,6 +156,27 @@ describe("export and import of an install", () => {
     await expectUntouched(install);
   });
 
+  test("an imported schema in another dialect or over the compile cap is a 400 naming its line, never a 500", async () => {
+    const install = newInstall("xd");
+    const schemaLine = (jsonSchema: unknown) =>
+      JSON.stringify({ type: "schema", namespace: "ns", jsonSchema, defaultTtlSeconds: null, maxValueBytes: null });
+    const dependentRequired = Object.fromEntries(
+      Array.from({ length: 500 }, (_, i) => [`p${i}`, Array.from({ length: 20 }, (_, j) => `p${j}`)]),
+    );
+    for (const [jsonSchema, says] of [
+      [{ $schema: "http://json-schema.org/draft-07/schema#", type: "object" }, "only JSON Schema draft 2020-12"],
+      [{ $schema: "https://json-schema.org/draft/2019-09/schema" }, "only JSON Schema draft 2020-12"],
+      [{ $schema: 1 }, "only JSON Schema draft 2020-12"],
+      [{ dependentRequired }, "compile units"],
+    ] as const) {
+      const res = await importText(install, ndjson(header(install), schemaLine(jsonSchema), end(0, 1)));
+      expect([res.status, res.body.error.code, res.body.error.details.line]).toEqual([400, "INVALID_REQUEST", 2]);
+      expect(res.body.error.message).toStartWith("line 2:");
+      expect(res.body.error.message).toContain(says);
+    }
+    await expectUntouched(install);
+  });
+
   test("a stream cut short (no end line, or counts that disagree) writes nothing", async () => {
     const install = newInstall("xc");
     const cut = await importText(install, ndjson(header(install), rec("ns", "a", 1)));

@@ -1,8 +1,11 @@
 // Spec section 18: tenant schemas are bounded (size, nesting, patterns on RE2, validation and
 // compile cost), so one install's schema cannot take the others' CPU.
 import "../helpers/test-database.ts";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { HOSTILE_CORPUS } from "../helpers/hostile-corpus.ts";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { validatorCacheStats } from "../../src/records/schemas.ts";
+import { MAX_COMPILE_UNITS } from "../../src/records/validator.ts";
+import { sql } from "../helpers/db.ts";
+import { dependentRequiredLists, HOSTILE_CORPUS } from "../helpers/hostile-corpus.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
 
 let server: TestServer;
@@ -145,4 +148,145 @@ describe("fairness: hostile schemas", () => {
     expect(served).toEqual(Array(5).fill({ status: 200, slow: false }));
     expect((await Promise.all(writes)).map((r) => r.status)).toEqual([422, 422, 422, 422]);
   }, 60_000);
+
+  test("a schema whose compile would hold the server is refused before it is compiled, naming the limit", async () => {
+    const c = await as();
+    for (const entries of [250, 500]) {
+      const jsonSchema = dependentRequiredLists(entries);
+      expect(JSON.stringify(jsonSchema).length).toBeLessThan(65_536);
+      const res = await c.call("PUT", schemaPath(`dr${entries}`), { jsonSchema });
+      expect([res.status, res.body.error.code, res.body.error.details]).toEqual([
+        400,
+        "INVALID_REQUEST",
+        { limit: MAX_COMPILE_UNITS, size: expect.any(Number) },
+      ]);
+      expect(res.body.error.details.size).toBeGreaterThan(MAX_COMPILE_UNITS);
+      expect(res.body.error.message).toContain("compile units");
+    }
+  });
+
+  test("a schema of typical size (40 properties, required, patterns, dependentRequired) is accepted and runs", async () => {
+    const c = await as();
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const jsonSchema = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      type: "object",
+      properties: {
+        ...Object.fromEntries(range(30).map((i) => [`n${i}`, { type: "integer", minimum: 0 }])),
+        ...Object.fromEntries(range(5).map((i) => [`s${i}`, { type: "string", pattern: "^[a-z]+$", maxLength: 64 }])),
+        ...Object.fromEntries(range(5).map((i) => [`e${i}`, { enum: ["a", "b", "c"] }])),
+        tags: { type: "array", items: { type: "string" }, uniqueItems: true },
+      },
+      required: ["n0", "s0"],
+      dependentRequired: { s1: ["s2", "s3"], e0: ["e1"] },
+      additionalProperties: false,
+    };
+    expect((await c.call("PUT", schemaPath("typical"), { jsonSchema })).status).toBe(201);
+    expect((await c.put("typical", "ok", { value: { n0: 1, s0: "abc", tags: ["x", "y"] } })).status).toBe(201);
+    expect((await c.put("typical", "bad", { value: { n0: 1, s0: "abc", s1: "x" } })).status).toBe(422);
+  });
+
+  test("other installs are served while one install PUTs schemas that are costly to compile (real HTTP, concurrent)", async () => {
+    const hostile = await as();
+    const other = await as();
+    expect((await other.put("mine", "k", { value: { n: 1 } })).status).toBe(201);
+    const jsonSchema = dependentRequiredLists(500);
+    // compiled, each of these held the event loop for 1-5 s on a loaded machine
+    const puts = Array.from({ length: 4 }, (_, i) => hostile.call("PUT", schemaPath(`h${i}`), { jsonSchema }));
+    const served: Array<{ status: number; slow: boolean }> = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      const r = await other.get("mine", "k");
+      served.push({ status: r.status, slow: performance.now() - started > 1000 }); // a generous guard
+    }
+    expect(served).toEqual(Array(5).fill({ status: 200, slow: false }));
+    expect((await Promise.all(puts)).map((r) => r.status)).toEqual([400, 400, 400, 400]);
+  }, 60_000);
+
+  test("a stored schema over the compile cap refuses writes from a cache of its refusal, not a compile per write", async () => {
+    const install = newInstall("fair");
+    const c = await as(install);
+    expect((await c.call("PUT", schemaPath("old"), { jsonSchema: { type: "object" } })).status).toBe(201);
+    // as if stored before the cap existed, under a version no validator is cached for
+    const stored = sql.json(dependentRequiredLists(500));
+    await sql`update ext_storage_schemas set json_schema = ${stored}, json_schema_json = ${stored},
+      version = 90, json_schema_json_version = 90 where install_id = ${install.installId} and namespace = 'old'`;
+    await sql`update ext_storage_usage set last_schema_version = 90 where install_id = ${install.installId}`;
+    const before = validatorCacheStats();
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await c.put("old", `k${i}`, { value: { p0: 1 } });
+      answers.push([
+        res.status,
+        res.body.error?.code,
+        /can no longer be run.*compile units/.test(res.body.error?.message),
+      ]);
+    }
+    const after = validatorCacheStats();
+    expect(answers).toEqual(Array(3).fill([400, "INVALID_REQUEST", true]));
+    expect([after.compiles - before.compiles, after.refusals - before.refusals]).toEqual([0, 1]);
+    expect((await c.get("old", "k0")).status).toBe(404);
+    // a new schema lifts it
+    expect((await c.call("PUT", schemaPath("old"), { jsonSchema: { type: "object" } })).status).toBe(200);
+    expect((await c.put("old", "k0", { value: { p0: 1 } })).status).toBe(201);
+  });
+
+  test("a $schema other than draft 2020-12 is a 400 naming it, never a 500", async () => {
+    const c = await as();
+    const refused: unknown[] = [
+      { $schema: "http://json-schema.org/draft-07/schema#", type: "object" },
+      { $schema: "https://json-schema.org/draft/2019-09/schema" },
+      { $schema: "x" },
+      { $schema: 1 },
+      { $schema: null },
+      { $defs: { a: { $id: "https://example.invalid/a", $schema: "http://json-schema.org/draft-07/schema#" } } },
+    ];
+    const answers = [];
+    for (const [i, jsonSchema] of refused.entries()) {
+      const res = await c.call("PUT", schemaPath(`d${i}`), { jsonSchema });
+      answers.push([
+        res.status,
+        res.body.error?.code,
+        res.body.error?.message?.includes("only JSON Schema draft 2020-12"),
+      ]);
+    }
+    expect(answers).toEqual(Array(refused.length).fill([400, "INVALID_REQUEST", true]));
+    const draft7 = await c.call("PUT", schemaPath("d0"), { jsonSchema: refused[0] });
+    expect(draft7.body.error.details).toEqual({ keyword: "$schema", pointer: "/$schema" });
+    for (const $schema of [
+      "https://json-schema.org/draft/2020-12/schema",
+      "https://json-schema.org/draft/2020-12/schema#",
+    ]) {
+      expect((await c.call("PUT", schemaPath("ok"), { jsonSchema: { $schema, type: "object" } })).status).toBeLessThan(
+        300,
+      );
+    }
+  });
+
+  test("whatever Ajv throws while checking or compiling a schema is a 400, never a 500", async () => {
+    const c = await as();
+    const jsonSchemas: unknown[] = [
+      { $id: "https://example.invalid/a", properties: { b: { $id: "https://example.invalid/a" } } },
+      { $ref: "#/$defs/missing" },
+      { type: "nonsense" },
+    ];
+    const answers = [];
+    for (const [i, jsonSchema] of jsonSchemas.entries()) {
+      const res = await c.call("PUT", schemaPath(`t${i}`), { jsonSchema });
+      answers.push([res.status, res.body.error?.code]);
+    }
+    expect(answers).toEqual(Array(jsonSchemas.length).fill([400, "INVALID_REQUEST"]));
+  });
+
+  test("unknown formats in a tenant's schema write nothing to the server's console", async () => {
+    const c = await as();
+    const warn = spyOn(console, "warn");
+    try {
+      const properties = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`p${i}`, { format: `f${i}` }]));
+      expect((await c.call("PUT", schemaPath("formats"), { jsonSchema: { properties } })).status).toBe(201);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
 });
