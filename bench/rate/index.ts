@@ -8,9 +8,9 @@
 // Starts its own PostgreSQL 15 cluster unless DATABASE_URL is set; the service processes
 // listen on loopback ports only. `bun run bench:rate --help` lists the flags.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../../src/cli/args.ts";
 import { dbmate } from "../../src/db/migrate.ts";
-import { type Cluster, startCluster } from "../../test/helpers/postgres.ts";
+import { type Cluster, startCluster } from "../../tools/postgres.ts";
 
 const HELP = `bun run bench:rate [--part micro|cpu|accuracy|all] [options]
 
@@ -26,23 +26,15 @@ const HELP = `bun run bench:rate [--part micro|cpu|accuracy|all] [options]
 DATABASE_URL names a database to use (migrated here); without it a throwaway PostgreSQL 15
 cluster is started and stopped.`;
 
-const { values } = parseArgs({
-  options: {
-    part: { type: "string", default: "all" },
-    rate: { type: "string", default: "100" },
-    seconds: { type: "string", default: "10" },
-    processes: { type: "string", default: "1,2,4" },
-    offered: { type: "string", default: "3" },
-    requests: { type: "string", default: "4000" },
-    rounds: { type: "string", default: "3" },
-    help: { type: "boolean", default: false },
-  },
-  strict: true,
+const { values } = parseCommandLine(HELP, {
+  part: { type: "string", default: "all" },
+  rate: { type: "string", default: "100" },
+  seconds: { type: "string", default: "10" },
+  processes: { type: "string", default: "1,2,4" },
+  offered: { type: "string", default: "3" },
+  requests: { type: "string", default: "4000" },
+  rounds: { type: "string", default: "3" },
 });
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const positive = (name: string, raw: string | undefined, max: number) => {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0 || n > max) {

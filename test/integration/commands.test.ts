@@ -22,6 +22,7 @@ const COMMANDS: string[][] = [
   ["bench"],
   ["bench:ttl"],
   ["bench:values"],
+  ["bench:rate"],
   ["load"],
   ["load", "run"],
   ["load", "ceiling"],

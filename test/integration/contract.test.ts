@@ -56,6 +56,7 @@ beforeAll(async () => {
   declared = new Map();
   for (const route of app.routes) {
     if (!route.path.startsWith("/v1") && !route.path.startsWith("/admin")) continue;
+    if (NDJSON_ROUTES.has(`${route.method} ${route.path}`)) continue;
     // biome-ignore lint/suspicious/noExplicitAny: Elysia's hooks as the OpenAPI plugin reads them
     const hooks = route.hooks as any;
     const byStatus = new Map<number, TSchema>();
@@ -63,7 +64,9 @@ beforeAll(async () => {
       byStatus.set(Number(status), schema as TSchema);
     for (const [status, answer] of Object.entries(hooks.detail?.responses ?? {})) {
       // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI response object
-      byStatus.set(Number(status), (answer as any).content["application/json"].schema);
+      const json = (answer as any).content?.["application/json"]?.schema;
+      // an NDJSON stream (the admin export) is documented per line, not as one JSON body
+      if (json !== undefined) byStatus.set(Number(status), json);
     }
     declared.set(`${route.method} ${route.path}`, byStatus);
   }
@@ -91,6 +94,13 @@ const rec = (ns: string, key: string) => `/v1/namespaces/${ns}/records/${key}`;
 const admin = (ctx: Ctx, tail = "") =>
   `/admin/v1/tenants/${ctx.install.tenantId}/installs/${ctx.install.installId}${tail}`;
 const stringsOnly = { jsonSchema: { type: "string" } };
+
+// The admin export and import stream NDJSON, one line schema per line rather than one JSON
+// body: their answers are checked line by line in export-import*.test.ts, not here.
+const NDJSON_ROUTES = new Set([
+  "GET /admin/v1/tenants/:tid/installs/:iid/export",
+  "POST /admin/v1/tenants/:tid/installs/:iid/import",
+]);
 
 const ROUTES: RouteCase[] = [
   {
