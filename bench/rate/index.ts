@@ -65,9 +65,31 @@ const DATABASE_URL = process.env.DATABASE_URL as string;
 const migrated = await dbmate(DATABASE_URL, ["up"]);
 if (migrated.code !== 0) throw new Error(migrated.output);
 
-const { newInstall, tokenFor } = await import("../../test/helpers/server.ts");
-const { startService } = await import("../../test/helpers/service.ts");
-type Service = Awaited<ReturnType<typeof startService>>;
+const { mintToken } = await import("../../src/tokens.ts");
+const { startServiceProcess } = await import("../../tools/service.ts");
+type Service = Awaited<ReturnType<typeof startServiceProcess>>;
+
+// the services this benchmark starts share one secret; tokens name installs of their own
+const SECRET = "bench-rate-secret-0123456789-abcdefghij";
+let installs = 0;
+const newInstall = (label: string) => {
+  const id = `${label}-${process.pid}-${installs++}`;
+  return { tenantId: `tenant-${id}`, extensionId: `ext-${id}`, installId: `inst-${id}` };
+};
+const tokenFor = (install: ReturnType<typeof newInstall>) =>
+  mintToken({ ...install, scope: "storage:read storage:write" }, { secret: SECRET, audience: "ext-storage" });
+const startService = (databaseUrl: string, env: Record<string, string>) =>
+  startServiceProcess({
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      STORAGE_JWT_SECRET: SECRET,
+      LOG_LEVEL: "error",
+      STORAGE_RATE_LIMIT: "0",
+      ...env,
+    },
+    readyTimeoutMs: 20_000,
+  });
 
 const METRICS_TOKEN = "bench-rate-metrics-token";
 const PATH = "/v1/namespaces/bench/records/k";
@@ -224,7 +246,8 @@ async function accuracyRun(n: number) {
   }
   // read once the processes are gone: their stderr ends with them
   for (const s of services) {
-    for (const line of (await s.stderr()).split("\n")) {
+    await s.exited;
+    for (const line of s.stderr().split("\n")) {
       if (line.includes("rate limit store unavailable")) console.log(`    pid ${s.pid}: ${line}`);
     }
   }
