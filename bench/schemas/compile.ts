@@ -6,18 +6,9 @@
 
 import { compileUnits } from "../../src/records/schema-cost.ts";
 import { compileSchema, MAX_COMPILE_UNITS } from "../../src/records/validator.ts";
+import { cpuMs } from "../../tools/cpu.ts";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const cpuMs = (run: () => unknown) => {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 3; i++) {
-    const before = process.cpuUsage();
-    run();
-    const used = process.cpuUsage(before);
-    best = Math.min(best, (used.user + used.system) / 1000);
-  }
-  return best;
-};
 
 const families: Record<string, (n: number) => unknown> = {
   "dependentRequired: n entries of 20 names": (n) => ({

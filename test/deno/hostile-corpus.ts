@@ -4,26 +4,13 @@
 // 1 when an answer differs. Driven from test/integration/fairness-schemas.test.ts.
 import { AppError } from "../../src/errors.ts";
 import { prepareValidator, VALIDATION_BOUND_MS } from "../../src/records/validator.ts";
+import { cpuMs } from "../../tools/cpu.ts";
 import { HOSTILE_CORPUS, type Outcome } from "../helpers/hostile-corpus.ts";
 
 const runtime =
   "Deno" in globalThis
     ? `Deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno}`
     : `Bun ${Bun.version}`;
-/**
- * CPU milliseconds of a call, the least of three runs: this process's CPU time, not the
- * wall clock, so other processes on a shared machine do not count (spec: "50 ms of CPU").
- */
-export function cpuMs(run: () => unknown): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 3; i++) {
-    const before = process.cpuUsage();
-    run();
-    const used = process.cpuUsage(before);
-    best = Math.min(best, (used.user + used.system) / 1000);
-  }
-  return best;
-}
 
 const wrong: string[] = [];
 let slowest = { ms: 0, name: "" };
