@@ -16,6 +16,7 @@ import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
 import { recordRoutes } from "./http/routes/records.ts";
 import { admitPath, checkHost, isRoutePath } from "./http/target.ts";
+import { createWorkBudget } from "./http/work-budget.ts";
 import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { sweepSampler } from "./records/ttl.ts";
@@ -45,6 +46,8 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
             db,
             log,
           }),
+    // a maximal request always fits in the burst; see work-budget.ts
+    work: createWorkBudget(config.limits.workLimitBytes, 2 * config.limits.maxBodyBytes),
     maxBodyBytes: config.limits.maxBodyBytes,
   };
   // which lists also sweep their whole install: every TTL_LIST_SWEEP_EVERYth of this app
@@ -95,6 +98,11 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     .onTransform({ as: "global" }, ({ request, route, server }) => {
       // every route, gated or not (a route with a body did it already, before reading it)
       admitPath({ request, route, server });
+    })
+    .onAfterHandle({ as: "global" }, ({ request, response }) => {
+      // an answer's bytes are its install's work (read routes answer JSON text; see json.ts)
+      const principal = requestFacts(request).principal;
+      if (principal !== undefined && typeof response === "string") admission.work.charge(principal, response.length);
     })
     .onAfterResponse({ as: "global" }, ({ request, set }) => observe(request, set.status))
     .onError(renderError(log, metrics))

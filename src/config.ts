@@ -24,6 +24,7 @@ export type Config = Readonly<{
     quotaRecords: number;
     rateLimit: number;
     rateLimitLease: number;
+    workLimitBytes: number;
   }>;
   db: Readonly<{ poolMax: number; prepare: boolean }>;
   ttl: Readonly<{
@@ -97,6 +98,12 @@ export const ENV = t.Object({
     0,
     1_000_000,
     "tokens a process leases from the shared bucket at a time; `0`: a tenth of the rate",
+  ),
+  STORAGE_WORK_LIMIT_BYTES: intVar(
+    1024 * 1024,
+    0,
+    undefined,
+    "work per install per second in this process: request and response bytes, 1 ms of schema validation counting as 16 KiB (burst: twice `STORAGE_MAX_BODY_BYTES`); `0`: off",
   ),
   STORAGE_DB_POOL_MAX: intVar(10, 1, 1000, "connections to PostgreSQL (the embedded database always uses 1)"),
   STORAGE_DB_PREPARE: t.Boolean({
@@ -241,6 +248,8 @@ export function loadConfig(env: Env = process.env): Config {
       // tokens a process leases at a time from the deployment's shared bucket (0: a tenth of
       // the rate, at least one)
       rateLimitLease: int(env, "STORAGE_RATE_LIMIT_LEASE"),
+      // bytes of work per install per second in this process (0: no limit); see work-budget.ts
+      workLimitBytes: int(env, "STORAGE_WORK_LIMIT_BYTES"),
     }),
     db: Object.freeze({
       poolMax: int(env, "STORAGE_DB_POOL_MAX"),

@@ -1,5 +1,6 @@
 // The driver's command line: every flag, its default, and the checks on it.
 import { parseArgs } from "node:util";
+import { ENV } from "../../src/config.ts";
 import type { ScenarioOptions } from "./scenarios/context.ts";
 
 export const SUB_SCENARIOS = ["crud-mix", "bulk-writes", "list-scans", "noisy"] as const;
@@ -137,6 +138,13 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const secret = s("secret") ?? env.STORAGE_JWT_SECRET;
   if (url !== undefined && secret === undefined) throw new Error("--url needs --secret (or STORAGE_JWT_SECRET)");
   const serverEnv: Record<string, string> = {};
+  // noisy measures the other installs under the limits a deployment runs with: the service's
+  // defaults, unless the environment sets them
+  if (subs.includes("noisy")) {
+    for (const name of ["STORAGE_RATE_LIMIT", "STORAGE_WORK_LIMIT_BYTES"] as const) {
+      serverEnv[name] = process.env[name] ?? String(ENV.properties[name].default);
+    }
+  }
   if (s("quota-bytes") !== undefined) serverEnv.STORAGE_QUOTA_BYTES = String(num(s("quota-bytes"), "quota-bytes", 0));
   if (s("quota-records") !== undefined) {
     serverEnv.STORAGE_QUOTA_RECORDS = String(num(s("quota-records"), "quota-records", 0));

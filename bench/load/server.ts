@@ -34,9 +34,11 @@ export async function startOwnServer(options: {
     ...process.env,
     STORAGE_JWT_SECRET: secret,
     LOG_LEVEL: "warn",
-    // the driver measures the service, not its per-install rate limit (find-max offers far
-    // more than 100 requests/s to an install); STORAGE_RATE_LIMIT in the environment wins
+    // the driver measures the service, not its per-install limits (find-max offers far more
+    // than 100 requests/s to an install); the environment wins, and noisy keeps the
+    // service's own limits (it measures what they leave the other installs)
     STORAGE_RATE_LIMIT: process.env.STORAGE_RATE_LIMIT ?? "0",
+    STORAGE_WORK_LIMIT_BYTES: process.env.STORAGE_WORK_LIMIT_BYTES ?? "0",
     ...options.env,
   };
   // the embedded database's folder, removed with the server (and by tools/cleanup.ts on an interrupt)

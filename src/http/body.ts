@@ -75,12 +75,14 @@ async function readCapped(request: Request, maxBytes: number): Promise<Uint8Arra
   return bytes;
 }
 
-export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+/** The request's JSON body; `read` is told its byte length once it is read whole. */
+export async function readJson(request: Request, maxBytes: number, read?: (bytes: number) => void): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!JSON_TYPE.test(type.trim())) {
     throw fail("UNSUPPORTED_MEDIA_TYPE", "the request body must be sent as application/json");
   }
   const bytes = await readCapped(request, maxBytes);
+  read?.(bytes.byteLength);
   let text: string;
   try {
     text = decoder.decode(bytes);

@@ -27,10 +27,17 @@ import { type Authenticate, type InstallPrincipal, requireInstall, type Scope } 
 import { hasBody, readJson, refuseDeclaredOversize } from "./body.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { installRefOf, keyOf, namespaceOf } from "./request.ts";
-import { installOf, setPrincipal } from "./request-context.ts";
+import { installOf, principalOf, setPrincipal } from "./request-context.ts";
 import { admitPath, type Routed } from "./target.ts";
+import { meterPrincipal, type WorkBudget } from "./work-budget.ts";
 
-export type Admission = { authenticate: Authenticate; rateLimit: RateLimiter; maxBodyBytes: number };
+export type Admission = {
+  authenticate: Authenticate;
+  rateLimit: RateLimiter;
+  /** the install's share of this process's work (section 18); charged by body, answer and validation */
+  work: WorkBudget;
+  maxBodyBytes: number;
+};
 
 /** The domain's faults of a bulk body's items, skipping those the schema already named. */
 export type ItemCheck = (body: unknown, skip: ReadonlySet<number>) => ItemFault[];
@@ -49,7 +56,12 @@ function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemC
   // destructured, so that Elysia's inference sees what the hook uses
   const parse = async ({ request, route, server }: Routed): Promise<unknown> => {
     await admit({ request, route, server });
-    return readJson(request, admission.maxBodyBytes);
+    // the declared length is charged before a byte is read, so that requests sent together
+    // cannot all be admitted on one budget; the rest once the body is read
+    const principal = principalOf(request) ?? {};
+    const declared = Math.min(Number(request.headers.get("content-length")) || 0, admission.maxBodyBytes);
+    admission.work.charge(principal, declared);
+    return readJson(request, admission.maxBodyBytes, (bytes) => admission.work.charge(principal, bytes - declared));
   };
   // the content type is listed so that the OpenAPI document names it; Elysia's own JSON
   // parser after this one never runs, as this one always returns a body or throws
@@ -103,7 +115,7 @@ export const admission = (deps: Admission) =>
   });
 
 function admitter(
-  { authenticate, rateLimit, maxBodyBytes }: Admission,
+  { authenticate, rateLimit, work, maxBodyBytes }: Admission,
   scope: Scope,
   bodySchema?: TSchema,
   itemCheck?: ItemCheck,
@@ -118,6 +130,8 @@ function admitter(
     admitPath(context);
     const principal = await authenticate(request.headers.get("authorization"));
     await rateLimit(principal);
+    work.admit(principal);
+    meterPrincipal(principal, work);
     // admin routes name the install in their path; every other route acts on the token's
     if (admin && !principal.scopes.has(scope)) throw fail("FORBIDDEN", `the token lacks the ${scope} scope`);
     setPrincipal(request, admin ? principal : requireInstall(principal, scope));

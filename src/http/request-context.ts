@@ -22,6 +22,9 @@ export function setPrincipal(request: Request, principal: Principal): void {
   requestFacts(request).principal = principal;
 }
 
+/** The principal the gate admitted, if any. */
+export const principalOf = (request: Request): Principal | undefined => requestFacts(request).principal;
+
 /** The install principal the gate admitted; a route without a gate has none. */
 export function installOf(request: Request): InstallPrincipal {
   const principal = requestFacts(request).principal;

@@ -15,6 +15,7 @@
 // its ops naming any namespaces of the install.
 import type { Database, Queryable } from "../db/client.ts";
 import type { CleanupTrigger } from "../metrics.ts";
+import { chargeValidation } from "../work-meter.ts";
 import { account, type Install, type UsageRow, writeInInstall } from "./install.ts";
 import {
   type Checks,
@@ -97,7 +98,12 @@ async function checksFor(
     const version = namespaces.get(namespace)?.schemaVersion ?? null;
     if (version === null) continue;
     const validate = await validatorFor(q, limits, install, namespace, version);
-    checks.set(namespace, (value) => (validate(value) ? [] : violations(validate.errors)));
+    checks.set(namespace, (value) => {
+      const started = performance.now();
+      const valid = validate(value);
+      chargeValidation(install, performance.now() - started);
+      return valid ? [] : violations(validate.errors);
+    });
   }
   return checks;
 }

@@ -8,12 +8,14 @@ export const AUDIENCE = "ext-storage";
 export type TestServer = AppServer;
 
 export function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  // no rate limit unless a test asks for one: the suite sends far more than 100 requests/s
+  // no rate limit or work budget unless a test asks for one: the suite sends far more than
+  // 100 requests/s, and more bytes than an install's budget
   return startAppServer(process.env.DATABASE_URL as string, {
     ...process.env,
     STORAGE_JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: "silent",
     STORAGE_RATE_LIMIT: "0",
+    STORAGE_WORK_LIMIT_BYTES: "0",
     ...env,
   });
 }
