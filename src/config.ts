@@ -103,7 +103,7 @@ export const ENV = t.Object({
     1024 * 1024,
     0,
     undefined,
-    "work per install per second in this process: request and response bytes, 1 ms of schema validation counting as 16 KiB (burst: twice `STORAGE_MAX_BODY_BYTES`); `0`: off",
+    "work per install and process, bytes a second (1 ms of validation = 16 KiB); `0`: off",
   ),
   STORAGE_DB_POOL_MAX: intVar(10, 1, 1000, "connections to PostgreSQL (the embedded database always uses 1)"),
   STORAGE_DB_PREPARE: t.Boolean({

@@ -15,6 +15,7 @@
 // its ops naming any namespaces of the install.
 import type { Database, Queryable } from "../db/client.ts";
 import type { CleanupTrigger } from "../metrics.ts";
+import { BYTES_PER_TURN, nextTurn } from "../turns.ts";
 import { chargeValidation } from "../work-meter.ts";
 import { account, type Install, type UsageRow, writeInInstall } from "./install.ts";
 import {
@@ -174,6 +175,42 @@ export async function runWrite(
   }
 }
 
+/** records.upsert of the plan's puts. Values of more than BYTES_PER_TURN go in several
+ * statements, each sent in a turn of the event loop of its own (encoding 8 MiB of values for
+ * the wire takes 100 ms and more); all are sent before any answer is awaited, so they are
+ * still one round trip. */
+async function upsert(q: Queryable, install: Install, puts: Plan["puts"]): Promise<UpsertRow[]> {
+  const batches: Array<Plan["puts"]> = [];
+  let bytes = Number.POSITIVE_INFINITY;
+  for (const put of puts) {
+    if (bytes + put.json.length > BYTES_PER_TURN && (batches.at(-1)?.length ?? 1) > 0) {
+      batches.push([]);
+      bytes = 0;
+    }
+    batches.at(-1)?.push(put);
+    bytes += put.json.length;
+  }
+  const sent: Array<Promise<UpsertRow[]>> = [];
+  for (const [i, batch] of batches.entries()) {
+    if (i > 0) await nextTurn();
+    sent.push(
+      q.run<UpsertRow>("records.upsert", [
+        install.installId,
+        install.tenantId,
+        install.extensionId,
+        batch.map((p) => p.namespace),
+        batch.map((p) => p.key),
+        batch.map((p) => p.json),
+        batch.map((p) => p.revision),
+        batch.map((p) => p.sizeBytes),
+        batch.map((p) => p.ttl),
+        batch.map((p) => p.expiresAt),
+      ]),
+    );
+  }
+  return (await Promise.all(sent)).flat();
+}
+
 /** The plan's statements and its accounting, pipelined: one round trip. The usage change is
  * the plan's (sizes read under the lock) plus the rows swept on the way; records.delete
  * returns what it deleted, which must be what the plan said. */
@@ -187,19 +224,7 @@ async function apply(q: Queryable, install: Install, plan: Plan, swept: SweepRow
   };
   const changed = puts.length > 0 || deletes.length > 0 || (swept?.cleaned ?? 0) > 0;
   const [written, deleted] = await Promise.all([
-    puts.length === 0
-      ? []
-      : q.run<UpsertRow>("records.upsert", [
-          ...scope,
-          install.extensionId,
-          puts.map((p) => p.namespace),
-          puts.map((p) => p.key),
-          puts.map((p) => p.json),
-          puts.map((p) => p.revision),
-          puts.map((p) => p.sizeBytes),
-          puts.map((p) => p.ttl),
-          puts.map((p) => p.expiresAt),
-        ]),
+    upsert(q, install, puts),
     deletes.length === 0
       ? []
       : q.run<DeletedRow>("records.delete", [...scope, deletes.map((d) => d.namespace), deletes.map((d) => d.key)]),

@@ -58,6 +58,33 @@ describe("bulk-get", () => {
 });
 
 describe("bulk-put", () => {
+  test("values of more than 256 KiB go in several statements of one transaction: all written, usage exact", async () => {
+    const install = newInstall();
+    const c = await as(install);
+    const value = (i: number) => ({ i, text: `${i}`.padEnd(40_000, "z") });
+    // 30 values of 40 KB: five statements of at most 256 KiB of values
+    const items = Array.from({ length: 30 }, (_, i) => ({ key: `k${String(i).padStart(2, "0")}`, value: value(i) }));
+    const put = await c.bulk("ns", "bulk-put", { items });
+    expect(put.status).toBe(200);
+    expect(new Set(put.body.items.map((i: { revision: number }) => i.revision)).size).toBe(30);
+    expect(put.body.items.map((i: { key: string }) => i.key)).toEqual(items.map((i) => i.key));
+    const got = await c.bulk("ns", "bulk-get", { keys: items.map((i) => i.key) });
+    expect(got.body.items.map((r: { value: unknown }) => r.value)).toEqual(items.map((i) => i.value));
+    expect(await storedRows(install.installId, "ns")).toBe(30);
+    await expectUsageExact(install.installId, expect);
+    // over the install's record quota: refused whole, nothing of any statement written
+    const more = Array.from({ length: 30 }, (_, i) => ({ key: `m${i}`, value: value(i) }));
+    const quiet = await startServer({ STORAGE_QUOTA_RECORDS: "40" });
+    try {
+      const q = client(quiet.url, await tokenFor(install));
+      expect((await q.bulk("ns", "bulk-put", { items: more })).status).toBe(403);
+    } finally {
+      await quiet.close();
+    }
+    expect(await storedRows(install.installId, "ns")).toBe(30);
+    await expectUsageExact(install.installId, expect);
+  });
+
   test("writes all, reporting created and revisions in request order", async () => {
     const install = newInstall();
     const c = await as(install);
