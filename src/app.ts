@@ -9,6 +9,7 @@ import { createCors } from "./http/cors.ts";
 import { renderError } from "./http/errors.ts";
 import { createSharedRateLimiter } from "./http/rate-lease.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
+import { bodyLength } from "./http/reply.ts";
 import { beginRequest, requestFacts } from "./http/request-context.ts";
 import { adminRoutes } from "./http/routes/admin.ts";
 import { healthRoutes } from "./http/routes/health.ts";
@@ -100,9 +101,9 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
       admitPath({ request, route, server });
     })
     .onAfterHandle({ as: "global" }, ({ request, response }) => {
-      // an answer's bytes are its install's work (read routes answer JSON text; see json.ts)
+      // an answer's bytes are its install's work (read routes answer JSON text, whole or streamed)
       const principal = requestFacts(request).principal;
-      if (principal !== undefined && typeof response === "string") admission.work.charge(principal, response.length);
+      if (principal !== undefined) admission.work.charge(principal, bodyLength(response));
     })
     .onAfterResponse({ as: "global" }, ({ request, set }) => observe(request, set.status))
     .onError(renderError(log, metrics))

@@ -13,8 +13,20 @@ export const recordJson = (r: StoredRecord) => `{"key":${str(r.key)},"value":${r
 const itemJson = (r: RecordMeta | StoredRecord) =>
   "valueJson" in r ? recordJson(r) : `{"key":${str(r.key)},${metaFields(r)}}`;
 
-export const listPageJson = (page: { items: Array<RecordMeta | StoredRecord>; cursor: string | null }) =>
-  `{"items":[${page.items.map(itemJson).join(",")}],"cursor":${str(page.cursor)}}`;
+/** `items` as the parts of a JSON array's members: the first bare, each next after a comma. */
+const members = <T>(items: readonly T[], json: (item: T) => string) =>
+  items.map((item, i) => (i === 0 ? json(item) : `,${json(item)}`));
 
-export const bulkGetJson = (result: { items: StoredRecord[]; missing: string[]; unprocessed: string[] }) =>
-  `{"items":[${result.items.map(recordJson).join(",")}],"missing":${str(result.missing)},"unprocessed":${str(result.unprocessed)}}`;
+/** A list page, in parts (see reply.ts: a page of megabytes is sent in pieces). */
+export const listPageJson = (page: { items: Array<RecordMeta | StoredRecord>; cursor: string | null }) => [
+  `{"items":[`,
+  ...members(page.items, itemJson),
+  `],"cursor":${str(page.cursor)}}`,
+];
+
+/** A bulk-get answer, in parts. */
+export const bulkGetJson = (result: { items: StoredRecord[]; missing: string[]; unprocessed: string[] }) => [
+  `{"items":[`,
+  ...members(result.items, recordJson),
+  `],"missing":${str(result.missing)},"unprocessed":${str(result.unprocessed)}}`,
+];

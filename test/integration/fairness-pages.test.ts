@@ -69,3 +69,32 @@ describe("fairness: bounded responses", () => {
     expect([small.body.items.length, small.body.missing, small.body.unprocessed]).toEqual([1, ["zz"], []]);
   });
 });
+
+describe("fairness: large answers are streamed in pieces", () => {
+  test("a list page and a bulk-get answer of megabytes arrive whole and well-formed, as application/json", async () => {
+    const big = await startServer({ STORAGE_WORK_LIMIT_BYTES: "0" });
+    try {
+      const c = client(big.url, await tokenFor(newInstall("stream")));
+      // 40 values of 60 KB (30,000 characters, most of two bytes): several pieces
+      const items = Array.from({ length: 40 }, (_, i) => ({
+        key: `k${String(i).padStart(2, "0")}`,
+        value: `é${i}`.padEnd(30_000, "ü"),
+      }));
+      expect((await c.bulk("ns", "bulk-put", { items })).status).toBe(200);
+      const page = await c.list("ns", "limit=1000");
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-type")).toStartWith("application/json");
+      expect(page.headers.get("x-request-id")).toBeTruthy();
+      expect(page.body.items.map((r: { key: string; value: string }) => [r.key, r.value])).toEqual(
+        items.map((i) => [i.key, i.value]),
+      );
+      expect(page.body.cursor).toBeNull();
+      const got = await c.bulk("ns", "bulk-get", { keys: [...items.map((i) => i.key), "nope"] });
+      expect(got.status).toBe(200);
+      expect(got.body.items.map((r: { value: string }) => r.value)).toEqual(items.map((i) => i.value));
+      expect([got.body.missing, got.body.unprocessed]).toEqual([["nope"], []]);
+    } finally {
+      await big.close();
+    }
+  });
+});
