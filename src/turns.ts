@@ -8,3 +8,6 @@ export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmedia
 
 /** Work of at most this many bytes is done in one turn. */
 export const BYTES_PER_TURN = 256 * 1024;
+
+/** Work measured in time (schema validation) is done in turns of at most about this long. */
+export const MS_PER_TURN = 10;

@@ -7,15 +7,24 @@
 // (records.upsert, records.delete, as the plan needs) + installs.account pipelined; COMMIT
 // = 4, whatever the op count. Only a request that would cross a quota pays more: one to
 // sweep the install's expired rows and one to read the state again, before it is decided
-// for good.
+// for good; and a put to a namespace this process has not written yet, one to read its
+// schema version (schemas.get), so that its values are validated before the transaction.
+//
+// Schema validation runs before the transaction, against the namespace's last known schema
+// version, in turns of the event loop; under the lock the version is read again and the
+// results stand when it is the same (else the values are validated there). Validation is
+// bounded per value (50 ms), not per request: a bulk of 500 values may take seconds, and
+// neither the install's lock nor the transaction's time bound waits for it.
 //
 // Where the coming features plug in: a merge patch (PATCH, an atomic merge or increment)
 // is a put op whose value is resolved from the stored value read with the state, under the
 // lock, before decide(); an atomic request is its checks and ops through this same path,
 // its ops naming any namespaces of the install.
+import type { ValidateFunction } from "ajv";
+import { BoundedMap } from "../bounded-map.ts";
 import type { Database, Queryable } from "../db/client.ts";
 import type { CleanupTrigger } from "../metrics.ts";
-import { BYTES_PER_TURN, nextTurn } from "../turns.ts";
+import { BYTES_PER_TURN, MS_PER_TURN, nextTurn } from "../turns.ts";
 import { chargeValidation } from "../work-meter.ts";
 import { account, type Install, type UsageRow, writeInInstall } from "./install.ts";
 import {
@@ -85,25 +94,109 @@ const namespacesOf = (rows: readonly StateRow[]): Map<string, NamespaceSettings>
 
 const slot = (namespace: string, key: string) => `${namespace}\u0000${key}`;
 
+type Violation = { path: string; message: string };
+/** Per namespace, the schema version its values were validated against and the results. */
+type Validated = Map<string, { version: number; results: Map<unknown, Violation[]> }>;
+
+/** A namespace's schema check, its time charged to the install's work. */
+function checkOf(install: Install, validate: ValidateFunction) {
+  return (value: unknown): Violation[] => {
+    const started = performance.now();
+    const valid = validate(value);
+    chargeValidation(install, performance.now() - started);
+    return valid ? [] : violations(validate.errors);
+  };
+}
+
+/** Validates the values the put ops write to `namespace`, in turns of the event loop of at
+ * most MS_PER_TURN: a bulk of 500 values at the 50 ms bound is 25 s of CPU, and the other
+ * installs' requests are served between values. */
+async function validateInTurns(ops: readonly Op[], namespace: string, check: (value: unknown) => Violation[]) {
+  const results = new Map<unknown, Violation[]>();
+  let turn = performance.now();
+  for (const op of ops) {
+    if (op.op !== "put" || op.namespace !== namespace || results.has(op.parsed)) continue;
+    if (performance.now() - turn > MS_PER_TURN) {
+      await nextTurn();
+      turn = performance.now();
+    }
+    results.set(op.parsed, check(op.parsed));
+  }
+  return results;
+}
+
+// The schema version each namespace had at its install's last write in this process. A
+// write's values are validated against it before its transaction (outside the install's lock
+// and the transaction's time bound), and the results stand when the version read under the
+// lock is the same; else they are validated under the lock. A namespace not seen yet has its
+// version read first (schemas.get: one more round trip, once per namespace and process).
+const lastVersions = new BoundedMap<string, number | null>(50_000);
+const versionKey = (install: Install, namespace: string) =>
+  `${install.tenantId}\u0000${install.installId}\u0000${namespace}`;
+
+async function lastVersion(db: Database, install: Install, namespace: string): Promise<number | null> {
+  const key = versionKey(install, namespace);
+  const known = lastVersions.get(key);
+  if (known !== undefined) return known;
+  const [row] = await db.run<{ version: number }>("schemas.get", [install.installId, install.tenantId, namespace]);
+  const version = row?.version ?? null;
+  lastVersions.set(key, version);
+  return version;
+}
+
+/** The put ops' values validated against their namespaces' last known schema versions. */
+async function validateEarly(
+  db: Database,
+  limits: SchemaLimits,
+  install: Install,
+  ops: readonly Op[],
+): Promise<Validated> {
+  const validated: Validated = new Map();
+  const namespaces = [...new Set(ops.filter((op) => op.op === "put").map((op) => op.namespace))];
+  const versions = await Promise.all(namespaces.map((namespace) => lastVersion(db, install, namespace)));
+  for (const [i, namespace] of namespaces.entries()) {
+    const version = versions[i];
+    if (version === null || version === undefined) continue;
+    let validate: ValidateFunction;
+    try {
+      validate = await validatorFor(db, limits, install, namespace, version);
+    } catch {
+      continue; // changed or refused since: decided under the lock, as it would be without this
+    }
+    validated.set(namespace, { version, results: await validateInTurns(ops, namespace, checkOf(install, validate)) });
+  }
+  return validated;
+}
+
 /** The schema checks of the namespaces the put ops write, at the versions in force now (the
- * install's lock keeps them in force until commit). */
+ * install's lock keeps them in force until commit): the early results where they were
+ * validated against those versions, else validated here; decide() reads the results. */
 async function checksFor(
   q: Queryable,
   limits: SchemaLimits,
   install: Install,
   ops: readonly Op[],
   namespaces: ReadonlyMap<string, NamespaceSettings>,
+  early: Validated,
 ): Promise<Checks> {
-  const checks = new Map<string, (value: unknown) => Array<{ path: string; message: string }>>();
+  const checks = new Map<string, (value: unknown) => Violation[]>();
   for (const namespace of new Set(ops.filter((op) => op.op === "put").map((op) => op.namespace))) {
     const version = namespaces.get(namespace)?.schemaVersion ?? null;
+    lastVersions.set(versionKey(install, namespace), version);
     if (version === null) continue;
-    const validate = await validatorFor(q, limits, install, namespace, version);
+    const known = early.get(namespace);
+    const results =
+      known?.version === version
+        ? known.results
+        : await validateInTurns(
+            ops,
+            namespace,
+            checkOf(install, await validatorFor(q, limits, install, namespace, version)),
+          );
     checks.set(namespace, (value) => {
-      const started = performance.now();
-      const valid = validate(value);
-      chargeValidation(install, performance.now() - started);
-      return valid ? [] : violations(validate.errors);
+      const found = results.get(value);
+      if (found === undefined) throw new Error("a value reached decide() without being validated");
+      return found;
     });
   }
   return checks;
@@ -127,6 +220,7 @@ export async function runWrite(
     if (refusal !== undefined) return { ok: false, refusal };
   }
 
+  const early = await validateEarly(db, defaults, install, ops);
   let cleaned = { replaced: 0, swept: 0 };
   try {
     const results = await writeInInstall(db, install, async (q, lock) => {
@@ -138,7 +232,7 @@ export async function runWrite(
       const namespaces = namespacesOf(rows);
       const checks =
         tooLarge(ops, namespaces, limits) === undefined
-          ? await checksFor(q, defaults, install, ops, namespaces)
+          ? await checksFor(q, defaults, install, ops, namespaces, early)
           : new Map();
       const stateOf = (stored: readonly StateRow[], swept: SweepRow | undefined): State => ({
         stored: stored.map((r) => ({ revision: r.revision, sizeBytes: r.size_bytes, live: r.live })),

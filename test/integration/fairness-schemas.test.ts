@@ -149,6 +149,42 @@ describe("fairness: hostile schemas", () => {
     expect((await Promise.all(writes)).map((r) => r.status)).toEqual([422, 422, 422, 422]);
   }, 60_000);
 
+  test("a bulk-put of values that are slow to validate is validated in turns: other installs are served meanwhile", async () => {
+    const hostile = await as();
+    const other = await as();
+    const jsonSchema = {
+      type: "array",
+      uniqueItems: true,
+      items: { type: "object", propertyNames: { pattern: "^(\\w+\\s?)*$" } },
+    };
+    expect((await hostile.call("PUT", schemaPath("slow"), { jsonSchema })).status).toBe(201);
+    expect((await other.put("mine", "k", { value: { n: 1 } })).status).toBe(201);
+    // each value takes tens of milliseconds to validate: seconds for the whole body
+    const value = Array.from({ length: 3000 }, (_, i) => ({ [`word ${i}`]: i }));
+    const items = Array.from({ length: 120 }, (_, i) => ({ key: `k${i}`, value }));
+    const started = performance.now();
+    let done = false;
+    const bulk = hostile.bulk("slow", "bulk-put", { items }).finally(() => {
+      done = true;
+    });
+    const waits: number[] = [];
+    for (let i = 0; i < 2000 && !done; i++) {
+      const t = performance.now();
+      expect((await other.get("mine", "k")).status).toBe(200);
+      waits.push(performance.now() - t);
+      await Bun.sleep(20);
+    }
+    const res = await bulk;
+    const took = performance.now() - started;
+    expect(res.status).toBe(200);
+    // before the turns, one read waited for the whole validation (half the bulk's time and
+    // more); now each waits a turn or a few
+    expect(took).toBeGreaterThan(1000);
+    expect({ longestWaitUnderAQuarterOfTheBulk: Math.max(...waits) < took / 4 }).toEqual({
+      longestWaitUnderAQuarterOfTheBulk: true,
+    });
+  }, 60_000);
+
   test("a schema whose compile would hold the server is refused before it is compiled, naming the limit", async () => {
     const c = await as();
     for (const entries of [250, 500]) {
