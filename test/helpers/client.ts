@@ -43,7 +43,7 @@ export async function hasRoute(base: string, method: string, path: string): Prom
 export async function whenRoute(base: string, method: string, path: string, file: string): Promise<boolean> {
   const present = await hasRoute(base, method, path);
   if (!present) {
-    process.stderr.write(`${file}: the server has no ${method} ${path} yet (404), so its client tests are skipped\n`);
+    process.stderr.write(`${file}: the server has no ${method} ${path} yet (404), so what needs it is skipped\n`);
   }
   return present;
 }
