@@ -4,6 +4,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { CONTRACT_FILE, renderContract } from "../../packages/client/scripts/contract.ts";
+import { API_FILE, renderApi } from "../../packages/client/scripts/docs.ts";
 import { clientSize, TARGET_BYTES } from "../../packages/client/scripts/size.ts";
 
 const PACKAGE = new URL("../../packages/client/", import.meta.url).pathname;
@@ -11,6 +12,10 @@ const sources = readdirSync(`${PACKAGE}src`).filter((file) => file.endsWith(".ts
 
 test("packages/client/src/contract.ts is what src/contract generates (bun run client:contract)", () => {
   expect(readFileSync(CONTRACT_FILE, "utf8")).toBe(renderContract());
+});
+
+test("docs/client-api.md is what the doc comments give (bun run client:docs)", () => {
+  expect(readFileSync(API_FILE, "utf8")).toBe(renderApi());
 });
 
 test("the package has no dependencies of any kind", () => {

@@ -17,6 +17,7 @@ import type { ChangesOptions, ChangesPage, NamespaceInfo, Usage, WatchEvent, Wat
 export class StorageClient {
   readonly #t: Transport;
 
+  /** `baseUrl` and `token` are required; the rest tunes timeouts, retries and the fetch used. */
   constructor(options: ClientOptions) {
     this.#t = new Transport(options);
   }

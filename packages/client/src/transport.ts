@@ -22,6 +22,7 @@ export type RetryOptions = {
   maxDelayMs?: number;
 };
 
+/** What a StorageClient is made with. */
 export type ClientOptions = {
   /** the service's origin, optionally with a path prefix: `https://storage.example` */
   baseUrl: string;

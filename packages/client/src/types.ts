@@ -16,14 +16,21 @@ export type KeyInfo = Omit<Dated<C.ListPage["items"][number]>, "value">;
 export type WriteResult = Dated<C.WriteResponse> & { created: boolean };
 /** A bulk-put item's result, in request order. */
 export type BulkPutResult = Dated<C.BulkPutResponse["items"][number]>;
+/** What bulkGet returns: the live records (every unprocessed key asked for again) and the keys absent. */
 export type BulkGetResult<V = unknown> = { items: StoredRecord<V>[]; missing: string[] };
+/** A namespace that holds live records, with their count and bytes. */
 export type NamespaceInfo = C.Namespaces["namespaces"][number];
+/** The install's live usage and the limits in force. */
 export type Usage = C.Usage;
+/** A namespace's schema as the service keeps it, with its version (which grows with every put). */
 export type Schema = C.Schema;
+/** What a schema put sends: a draft 2020-12 JSON Schema, and optionally a default TTL and a value size limit. */
 export type SchemaBody = C.SchemaBody;
+/** One operation's result in an atomic commit, in ops order. */
 export type AtomicResult = C.AtomicResponse["items"][number];
 /** A change of the feed. */
 export type Change = Dated<C.Change>;
+/** A page of the change feed; `cursor` goes on after its last change. */
 export type ChangesPage = { items: Change[]; cursor: string };
 /** A change received by `watch`, with the cursor that resumes after it. */
 export type WatchEvent = Change & { cursor: string };
@@ -31,6 +38,7 @@ export type WatchEvent = Change & { cursor: string };
 /** A TTL: seconds from now, or an instant (a `Date` or an RFC 3339 string); not both. */
 export type Expiry = Omit<C.WriteBody, "value" | "expiresAt"> & { expiresAt?: Date | string };
 
+/** The options of a put: a precondition, a TTL, and those of every write. */
 export type PutOptions = WriteOptions &
   Expiry & {
     /** write only if the record is live at this revision (If-Match) */
@@ -39,10 +47,13 @@ export type PutOptions = WriteOptions &
     ifAbsent?: boolean;
   };
 
+/** One record of a bulkPut, with its own precondition and TTL. */
 export type BulkPutItem<V = unknown> = Omit<C.BulkPutBody["items"][number], "value" | "expiresAt"> &
   Expiry & { value: V };
+/** One key of a bulkDelete, optionally with the revision it must have. */
 export type BulkDeleteItem = Extract<C.BulkDeleteBody, { items: unknown }>["items"][number];
 
+/** The options of a list. */
 export type ListOptions = CallOptions & {
   /** only keys that start with this (literally) */
   prefix?: string;
@@ -54,6 +65,7 @@ export type ListOptions = CallOptions & {
   cursor?: string;
 };
 
+/** The options of a changes read. */
 export type ChangesOptions = CallOptions & {
   /** a cursor from an earlier page or event, or `"now"`; default: the oldest change kept */
   since?: string;
@@ -65,6 +77,7 @@ export type ChangesOptions = CallOptions & {
   values?: boolean;
 };
 
+/** The options of a watch. */
 export type WatchOptions = CallOptions & {
   /** a cursor to resume after; default: the current end of the feed (only changes from now) */
   since?: string;
