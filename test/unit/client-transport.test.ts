@@ -94,3 +94,77 @@ test("the base URL may carry a path prefix; keys and namespaces are one encoded 
     "https://gw.example/storage/v1/namespaces/n/records?prefix=a%20b%26c&limit=5&values=false",
   ]);
 });
+
+test("PATCH, atomic and changes send what the contract's schemas accept", async () => {
+  const { Value } = await import("@sinclair/typebox/value");
+  const { S } = await import("../../src/contract/index.ts");
+  const sent: { method: string; url: string; headers: Record<string, string>; body?: unknown }[] = [];
+  const answers: Record<string, unknown> = {
+    PATCH: {
+      key: "k",
+      value: { a: 1 },
+      revision: 3,
+      expiresAt: null,
+      createdAt: "2026-01-01T00:00:00Z",
+      updatedAt: "2026-01-01T00:00:00Z",
+    },
+    POST: { items: [] },
+    GET: { items: [{ type: "delete", namespace: "n", key: "k", revision: 4, reason: "expired" }], cursor: "c9" },
+  };
+  const client = new StorageClient({
+    baseUrl: "http://x",
+    token: "t",
+    fetch: async (url, init) => {
+      const method = init.method ?? "GET";
+      const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+      sent.push({ method, url, headers: init.headers as Record<string, string>, body });
+      return json(200, answers[method]);
+    },
+  });
+  const patched = await client.ns("n").patch("k", { b: null }, { ifRevision: 2 });
+  expect(patched.updatedAt).toEqual(new Date("2026-01-01T00:00:00Z"));
+  await client
+    .atomic()
+    .check("n", "k", 3)
+    .check("n", "absent", null)
+    .set("n", "s", { v: 1 }, { expiresAt: new Date("2030-01-01T00:00:00Z") })
+    .delete("m", "d")
+    .increment("c", "hits")
+    .increment("c", "daily", 2.5, { path: "/mon" })
+    .merge("n", "k", { done: true })
+    .commit();
+  const page = await client.changes({ since: "c1", namespace: "n", prefix: "k", limit: 10, values: true });
+  expect(page).toEqual({
+    items: [{ type: "delete", namespace: "n", key: "k", revision: 4, reason: "expired" }],
+    cursor: "c9",
+  });
+
+  const [patch, atomic, changes] = sent;
+  expect([patch?.method, patch?.headers["content-type"], patch?.headers["if-match"], patch?.body]).toEqual([
+    "PATCH",
+    "application/merge-patch+json",
+    '"2"',
+    { b: null },
+  ]);
+  expect(patch?.headers["idempotency-key"]).toBeTruthy();
+  expect(atomic?.url).toBe("http://x/v1/atomic");
+  expect(Value.Errors(S.AtomicBody, atomic?.body).First()).toBeUndefined();
+  expect(atomic?.body).toEqual({
+    checks: [
+      { namespace: "n", key: "k", revision: 3 },
+      { namespace: "n", key: "absent", revision: null },
+    ],
+    ops: [
+      { op: "set", namespace: "n", key: "s", value: { v: 1 }, expiresAt: "2030-01-01T00:00:00.000Z" },
+      { op: "delete", namespace: "m", key: "d" },
+      { op: "increment", namespace: "c", key: "hits", by: 1 },
+      { op: "increment", namespace: "c", key: "daily", by: 2.5, path: "/mon" },
+      { op: "merge", namespace: "n", key: "k", patch: { done: true } },
+    ],
+  });
+  expect(atomic?.headers["idempotency-key"]).toBeTruthy();
+  expect(changes?.url).toBe("http://x/v1/changes?since=c1&namespace=n&prefix=k&limit=10&values=true");
+  const query = Object.fromEntries(new URL(changes?.url as string).searchParams);
+  expect(Value.Errors(S.ChangesQuery, query).First()).toBeUndefined();
+  expect(changes?.headers["idempotency-key"]).toBeUndefined();
+});
