@@ -30,7 +30,7 @@ const examples = [...GUIDE.matchAll(/```ts\n([\s\S]*?)```/g)]
     heading: /## ([^\n]+)\n(?![\s\S]*\n## )/.exec(GUIDE.slice(0, m.index))?.[1] ?? "",
   }))
   .filter((block) => block.code.includes("// → "))
-  .map((block) => ({ ...block, expected: [...block.code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]) }));
+  .map((block) => ({ ...block, expected: [...block.code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1] as string) }));
 
 test("the guide has its worked examples", () => {
   expect(examples.map((e) => e.heading)).toEqual([
