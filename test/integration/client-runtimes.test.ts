@@ -1,13 +1,14 @@
 // The client runs beyond Bun: the same round trip (test/fixtures/client-smoke.mjs) under Deno,
 // importing the TypeScript sources, and under Node 20+, importing the bundle that
 // `bun run client:build` makes, each against the real server. Skipped, saying so, where
-// the runtime is not installed (CI installs both).
+// the runtime is not installed (CI installs both). The bundle's declarations are checked as a
+// TypeScript project that uses the package would check them.
 import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleClient } from "../../packages/client/scripts/build.ts";
+import { buildClient } from "../../packages/client/scripts/build.ts";
 import { clientFor } from "../helpers/client.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
@@ -98,10 +99,50 @@ test.skipIf(DENO === null)(
 test.skipIf(nodeMajor < 20)(
   "under Node 20+, from the bundle",
   async () => {
-    writeFileSync(join(dist, "index.js"), await bundleClient());
+    await buildClient(dist);
     const { token } = await clientFor(server.url, {}, "node-client");
     const seen = await run([NODE as string, SMOKE, join(dist, "index.js"), server.url, token]);
     expectRoundTrip(seen, "node");
   },
   60_000,
 );
+
+test("the built declarations serve a TypeScript project of Node's (NodeNext, no Bun types)", async () => {
+  const project = mkdtempSync(join(tmpdir(), "ext-storage-consumer-"));
+  try {
+    await buildClient(project);
+    writeFileSync(join(project, "package.json"), '{"type": "module"}');
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          lib: ["ES2022", "DOM", "DOM.AsyncIterable"],
+          types: [],
+          strict: true,
+          noEmit: true,
+        },
+        files: ["consumer.ts"],
+      }),
+    );
+    writeFileSync(
+      join(project, "consumer.ts"),
+      [
+        'import { StorageClient, StorageError, type StoredRecord } from "./index.js";',
+        'const client = new StorageClient({ baseUrl: "http://127.0.0.1:1", token: async () => "t" });',
+        'const record: StoredRecord<{ a: number }> | null = await client.ns<{ a: number }>("n").get("k");',
+        "export const a: number | undefined = record?.value.a;",
+        "export const at: Date | undefined = record?.updatedAt;",
+        "// @ts-expect-error values keep the caller's type",
+        "export const wrong: string | undefined = record?.value.a;",
+        'export const code = (e: StorageError) => (e.is("QUOTA_EXCEEDED") ? e.details?.kind : e.code);',
+      ].join("\n"),
+    );
+    const tsc = Bun.spawnSync([`${ROOT}node_modules/.bin/tsc`, "-p", join(project, "tsconfig.json")], { cwd: project });
+    expect(`${tsc.exitCode} ${tsc.stdout}${tsc.stderr}`).toBe("0 ");
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+}, 60_000);

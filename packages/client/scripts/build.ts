@@ -1,10 +1,13 @@
-// Bundles the client into one ESM file with Bun.build, for Node and browsers (Bun and Deno
-// import the TypeScript sources as they are).
+// Builds the package for Node and browsers: one ESM bundle (Bun.build) and the type
+// declarations (tsc), in dist/. Bun and Deno import the TypeScript sources as they are.
 //
-//   bun packages/client/scripts/build.ts [outdir]    writes outdir/index.js (default: packages/client/dist)
+//   bun run client:build [outdir]    writes outdir (default: packages/client/dist)
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const ENTRY = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+const PACKAGE = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The bundle's text: ESM for browsers and Node; minified when asked. */
 export async function bundleClient(options: { minify?: boolean } = {}): Promise<string> {
@@ -14,9 +17,28 @@ export async function bundleClient(options: { minify?: boolean } = {}): Promise<
   return output.text();
 }
 
+/** Writes outdir/index.js and the declarations (outdir/*.d.ts, importing each other as .js). */
+export async function buildClient(outdir: string): Promise<void> {
+  writeFileSync(`${outdir}/index.js`, await bundleClient());
+  const tsc = Bun.spawnSync(
+    [
+      `${ROOT}node_modules/.bin/tsc`,
+      ...["-p", `${PACKAGE}tsconfig.json`, "--noEmit", "false", "--declaration", "--emitDeclarationOnly"],
+      ...["--rewriteRelativeImportExtensions", "--rootDir", `${PACKAGE}src`, "--outDir", outdir],
+    ],
+    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+  );
+  if (tsc.exitCode !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+  // a declaration keeps its imports as written: point them at the .d.ts beside it
+  for (const file of readdirSync(outdir).filter((f) => f.endsWith(".d.ts"))) {
+    const path = `${outdir}/${file}`;
+    writeFileSync(path, readFileSync(path, "utf8").replace(/(from\s+"\.\/[a-z-]+)\.ts"/g, '$1.js"'));
+  }
+}
+
 if (import.meta.main) {
-  const outdir = process.argv[2] ?? fileURLToPath(new URL("../dist", import.meta.url));
-  const file = `${outdir}/index.js`;
-  await Bun.write(file, await bundleClient());
-  console.log(`wrote ${file}`);
+  const outdir = process.argv[2] ?? `${PACKAGE}dist`;
+  await Bun.$`mkdir -p ${outdir}`;
+  await buildClient(outdir);
+  console.log(`wrote ${outdir}`);
 }

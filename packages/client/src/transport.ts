@@ -62,8 +62,6 @@ export type Call = {
 
 export type Answer = { status: number; headers: Headers; body: unknown };
 
-const RETRIED = new Set([429, 503]);
-
 export const enc = encodeURIComponent;
 
 export const sleep = (ms: number, signal?: AbortSignal) =>
@@ -232,7 +230,7 @@ export class Transport {
           attempt--; // asking for a fresh token is not a retry
           continue;
         }
-        if (!RETRIED.has(response.status)) throw failure;
+        if (response.status !== 429 && response.status !== 503) throw failure;
         wait = retryAfterMs(response.headers.get("retry-after"));
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
