@@ -1,9 +1,10 @@
 // Builds the package for Node and browsers: one ESM bundle (Bun.build) and the type
 // declarations (tsc), in dist/. Bun and Deno import the TypeScript sources as they are.
 //
-//   bun run client:build [outdir]    writes outdir (default: packages/client/dist)
+//   bun run client:build [--out dir]    writes dir (default: packages/client/dist)
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseCommandLine } from "../../../src/cli/args.ts";
 
 export const ENTRY = fileURLToPath(new URL("../src/index.ts", import.meta.url));
 const PACKAGE = fileURLToPath(new URL("../", import.meta.url));
@@ -36,8 +37,14 @@ export async function buildClient(outdir: string): Promise<void> {
   }
 }
 
+const USAGE = `bun run client:build [--out dir]
+
+Bundles @ext-storage/client for Node and browsers: index.js (ESM) and its .d.ts files.
+  --out dir   where to write them (default: packages/client/dist)`;
+
 if (import.meta.main) {
-  const outdir = process.argv[2] ?? `${PACKAGE}dist`;
+  const { values } = parseCommandLine(USAGE, { out: { type: "string" } });
+  const outdir = values.out ?? `${PACKAGE}dist`;
   await Bun.$`mkdir -p ${outdir}`;
   await buildClient(outdir);
   console.log(`wrote ${outdir}`);

@@ -4,10 +4,11 @@
 // file differs from what the schemas give (test/unit/client-contract.test.ts runs the same
 // comparison in CI).
 //
-//   bun packages/client/scripts/contract.ts           rewrite the file
-//   bun packages/client/scripts/contract.ts --check   compare only
+//   bun run client:contract           rewrite the file
+//   bun run client:contract --check   compare only
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseCommandLine } from "../../../src/cli/args.ts";
 import { ERROR_CODES, ErrorDetails, S } from "../../../src/contract/index.ts";
 
 export const CONTRACT_FILE = fileURLToPath(new URL("../src/contract.ts", import.meta.url));
@@ -141,9 +142,16 @@ function format(text: string): string {
   return biome.stdout.toString();
 }
 
+const USAGE = `bun run client:contract [--check]
+
+Writes packages/client/src/contract.ts, the client's wire types, from the TypeBox schemas
+of src/contract.
+  --check   only compare: exit 1 when the file differs from what the schemas give`;
+
 if (import.meta.main) {
+  const { values } = parseCommandLine(USAGE, { check: { type: "boolean" } });
   const text = renderContract();
-  if (process.argv.includes("--check")) {
+  if (values.check) {
     const same = readFileSync(CONTRACT_FILE, "utf8") === text;
     console.log(
       same ? "contract.ts is up to date" : "contract.ts differs from src/contract: run bun run client:contract",

@@ -6,6 +6,7 @@
 //   bun run client:docs --check    compare only
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseCommandLine } from "../../../src/cli/args.ts";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 export const API_FILE = fileURLToPath(new URL("../../../docs/client-api.md", import.meta.url));
@@ -137,9 +138,15 @@ export function renderApi(): string {
   return `${out.join("\n").trimEnd().replace(/\bC\./g, "Wire.")}\n`;
 }
 
+const USAGE = `bun run client:docs [--check]
+
+Writes docs/client-api.md, the client's API reference, from the package's doc comments.
+  --check   only compare: exit 1 when the file differs from what the code gives`;
+
 if (import.meta.main) {
+  const { values } = parseCommandLine(USAGE, { check: { type: "boolean" } });
   const text = renderApi();
-  if (process.argv.includes("--check")) {
+  if (values.check) {
     const same = readFileSync(API_FILE, "utf8") === text;
     console.log(same ? "docs/client-api.md is up to date" : "docs/client-api.md differs: run bun run client:docs");
     process.exit(same ? 0 : 1);
