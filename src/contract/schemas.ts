@@ -127,6 +127,65 @@ export const ListQuery = t.Object(
   strict,
 );
 
+// Sections 13, 14 and 16 (PATCH, POST /v1/atomic and the change feed): the shapes the client
+// package speaks already; the server's routes take them up as they land.
+const namespace = t.String({ description: "1–63 characters: a letter or digit, then letters, digits, ., _ or -" });
+const revisionOrAbsent = t.Union([revision, t.Null()], { description: "null: the key must be absent" });
+
+/** A PATCH body: a JSON Merge Patch (RFC 7396); a non-object patch replaces the value. */
+export const MergePatch = t.Unknown({ description: "a JSON Merge Patch (RFC 7396)" });
+
+export const AtomicCheck = t.Object({ namespace, key, revision: revisionOrAbsent }, strict);
+export const AtomicOp = t.Union([
+  t.Object({ op: t.Literal("set"), namespace, key, value: t.Unknown(), ...ttl }, strict),
+  t.Object({ op: t.Literal("delete"), namespace, key }, strict),
+  t.Object(
+    {
+      op: t.Literal("increment"),
+      namespace,
+      key,
+      path: t.Optional(t.String({ description: 'a JSON Pointer into the value; default "", the whole value' })),
+      by: t.Number({ description: "a finite number" }),
+    },
+    strict,
+  ),
+  t.Object({ op: t.Literal("merge"), namespace, key, patch: t.Unknown() }, strict),
+]);
+export const AtomicBody = t.Object(
+  { checks: t.Optional(t.Array(AtomicCheck)), ops: t.Array(AtomicOp, { minItems: 1 }) },
+  strict,
+);
+export const AtomicResponse = t.Object({
+  items: t.Array(t.Object({ namespace, key, revision, created: t.Boolean(), deleted: t.Boolean() }), {
+    description: "in ops order; every written key gets the same new revision",
+  }),
+});
+
+export const Change = t.Object({
+  type: t.Union([t.Literal("put"), t.Literal("delete"), t.Literal("namespace_deleted")]),
+  namespace,
+  key: t.Optional(key),
+  revision,
+  expiresAt: t.Optional(t.Union([timestamp, t.Null()])),
+  value: t.Optional(t.Unknown({ description: "with values=true" })),
+  reason: t.Optional(t.Literal("expired", { description: "a delete by the TTL cleanup" })),
+});
+export const ChangesPage = t.Object({
+  items: t.Array(Change, { description: "the changes committed after `since`, oldest first" }),
+  cursor: t.String({ description: "where the next read goes on from" }),
+});
+/** The change feed's query string (and the watch stream's, without limit and values). */
+export const ChangesQuery = t.Object(
+  {
+    since: t.Optional(t.String({ description: "a cursor, or now" })),
+    namespace: t.Optional(t.String()),
+    prefix: t.Optional(t.String()),
+    limit: t.Optional(t.String({ pattern: "^[0-9]{1,6}$", description: "1 to 1000 (default 100)" })),
+    values: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
+  },
+  strict,
+);
+
 export type WriteBody = Static<typeof WriteBody>;
 export type BulkPutBody = Static<typeof BulkPutBody>;
 export type BulkKeysBody = Static<typeof BulkKeysBody>;
@@ -139,6 +198,10 @@ export type BulkGetResponse = Static<typeof BulkGetResponse>;
 export type BulkPutResponse = Static<typeof BulkPutResponse>;
 export type Usage = Static<typeof Usage>;
 export type Schema = Static<typeof Schema>;
+export type AtomicBody = Static<typeof AtomicBody>;
+export type AtomicResponse = Static<typeof AtomicResponse>;
+export type Change = Static<typeof Change>;
+export type ChangesPage = Static<typeof ChangesPage>;
 
 /** The version of the export format (the header line's `format`). */
 export const EXPORT_FORMAT = 1;

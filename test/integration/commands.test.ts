@@ -27,6 +27,10 @@ const COMMANDS: string[][] = [
   ["load", "run"],
   ["load", "ceiling"],
   ["fuzz"],
+  ["client:contract"],
+  ["client:build"],
+  ["client:size"],
+  ["client:docs"],
 ];
 
 test("package.json's commands are the ones checked here", async () => {
