@@ -149,13 +149,3 @@ export function tooLargeOfMany(failed: readonly TooLarge[]): AppError {
   const named = failed.map((f) => ({ ...f, message: tooLargeMessage(f) }));
   return fail("VALUE_TOO_LARGE", `${summary(named)}; nothing was written`, { failed: named });
 }
-
-/** The 413 for the values over `limit`, or undefined when none is: a PUT's shape or a
- * bulk-put's. */
-export function valuesTooLarge(prepared: readonly Prepared[], limit: number, bulk: boolean): AppError | undefined {
-  const failed = prepared.flatMap((p, index) =>
-    p.value.valueBytes > limit ? [{ index, key: p.item.key, limit, size: p.value.valueBytes }] : [],
-  );
-  if (failed.length === 0) return undefined;
-  return bulk ? tooLargeOfMany(failed) : tooLargeOfOne(failed);
-}

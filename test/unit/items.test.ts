@@ -5,7 +5,8 @@ import {
   invalidItems,
   keyFaults,
   prepareWriteItems,
-  valuesTooLarge,
+  tooLargeOfMany,
+  tooLargeOfOne,
   type WriteItem,
   writeItemFaults,
 } from "../../src/records/items.ts";
@@ -99,19 +100,17 @@ describe("write items", () => {
   });
 
   test("values over the limit: a PUT names its key, a bulk-put every item", () => {
-    const prepared = prepareWriteItems([item("a", { value: "xxxx" }), item("b"), item("c", { value: "yyyy" })], true);
-    expect(valuesTooLarge(prepared, 6, true)).toBeUndefined();
-    const bulk = valuesTooLarge(prepared, 5, true);
-    expect([bulk?.code, bulk?.details]).toEqual([
+    const failed = [
+      { index: 0, key: "a", limit: 5, size: 6 },
+      { index: 2, key: "c", limit: 5, size: 6 },
+    ];
+    const bulk = tooLargeOfMany(failed);
+    expect([bulk.status, bulk.code, bulk.details]).toEqual([
+      413,
       "VALUE_TOO_LARGE",
-      {
-        failed: [
-          { index: 0, key: "a", limit: 5, size: 6, message: expect.any(String) },
-          { index: 2, key: "c", limit: 5, size: 6, message: expect.any(String) },
-        ],
-      },
+      { failed: failed.map((f) => ({ ...f, message: expect.any(String) })) },
     ]);
-    const single = valuesTooLarge(prepared.slice(0, 1), 5, false);
-    expect(single?.details).toEqual({ key: "a", limit: 5, size: 6 });
+    const single = tooLargeOfOne(failed.slice(0, 1));
+    expect([single.status, single.details]).toEqual([413, { key: "a", limit: 5, size: 6 }]);
   });
 });
