@@ -24,6 +24,7 @@ export type Config = Readonly<{
     quotaRecords: number;
     rateLimit: number;
     rateLimitLease: number;
+    idempotencyTtlSeconds: number;
   }>;
   db: Readonly<{ poolMax: number; prepare: boolean }>;
   ttl: Readonly<{
@@ -33,6 +34,7 @@ export type Config = Readonly<{
     sweepMaxRows: number;
     pendingRefreshMs: number;
     pendingCountLimit: number;
+    idempotencySweepIntervalMs: number;
   }>;
   metricsToken: string | undefined;
   /** browser origins allowed to call the API (CORS): a list, any origin, or none (no CORS headers) */
@@ -98,6 +100,12 @@ export const ENV = t.Object({
     1_000_000,
     "tokens a process leases from the shared bucket at a time; `0`: a tenth of the rate",
   ),
+  STORAGE_IDEMPOTENCY_TTL_SECONDS: intVar(
+    86_400,
+    1,
+    31_536_000,
+    "how long a write's answer is kept for its `Idempotency-Key`",
+  ),
   STORAGE_DB_POOL_MAX: intVar(10, 1, 1000, "connections to PostgreSQL (the embedded database always uses 1)"),
   STORAGE_DB_PREPARE: t.Boolean({
     default: true,
@@ -118,6 +126,12 @@ export const ENV = t.Object({
   TTL_SWEEP_INTERVAL_MS: intVar(0, 0, undefined, "the scheduled sweeper's interval; `0`: off"),
   TTL_SWEEP_MAX_INSTALLS: intVar(100, 1, 100_000, "installs one sweeper batch visits"),
   TTL_SWEEP_MAX_ROWS: intVar(1000, 1, 1_000_000, "expired rows one sweeper batch deletes per install"),
+  IDEMPOTENCY_SWEEP_INTERVAL_MS: intVar(
+    60_000,
+    0,
+    undefined,
+    "how often expired `Idempotency-Key` answers are deleted (bounded batches, like the TTL sweeper); `0`: off",
+  ),
   TTL_PENDING_REFRESH_MS: intVar(
     15_000,
     0,
@@ -241,6 +255,8 @@ export function loadConfig(env: Env = process.env): Config {
       // tokens a process leases at a time from the deployment's shared bucket (0: a tenth of
       // the rate, at least one)
       rateLimitLease: int(env, "STORAGE_RATE_LIMIT_LEASE"),
+      // seconds a write's answer is kept under its Idempotency-Key
+      idempotencyTtlSeconds: int(env, "STORAGE_IDEMPOTENCY_TTL_SECONDS"),
     }),
     db: Object.freeze({
       poolMax: int(env, "STORAGE_DB_POOL_MAX"),
@@ -257,6 +273,8 @@ export function loadConfig(env: Env = process.env): Config {
       // the ttl_expired_rows_pending gauge (0: never refreshed)
       pendingRefreshMs: int(env, "TTL_PENDING_REFRESH_MS"),
       pendingCountLimit: int(env, "TTL_PENDING_COUNT_LIMIT"),
+      // the idempotency sweeper (0: off); its batches take TTL_SWEEP_MAX_INSTALLS/_ROWS
+      idempotencySweepIntervalMs: int(env, "IDEMPOTENCY_SWEEP_INTERVAL_MS"),
     }),
     metricsToken: optional(env, "METRICS_TOKEN"),
     corsOrigins: corsOrigins(env),

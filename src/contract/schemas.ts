@@ -106,6 +106,57 @@ export const LimitsBody = t.Object(
   strict,
 );
 export const Limits = t.Object(limitsFields);
+/** PATCH body: a JSON Merge Patch (RFC 7396) of the record's value; any JSON value. */
+export const PatchBody = t.Unknown({
+  description: "a JSON Merge Patch (RFC 7396): null members remove, a non-object replaces the value",
+});
+
+const namespace = t.String({ description: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$" });
+/** One check of an atomic request: the key live at `revision`, or absent (`null`). */
+export const AtomicCheck = t.Object(
+  { namespace, key, revision: t.Union([revision, t.Null()], { description: "null: the key must be absent" }) },
+  strict,
+);
+export const AtomicSet = t.Object({ op: t.Literal("set"), namespace, key, value: t.Unknown(), ...ttl }, strict);
+export const AtomicDelete = t.Object({ op: t.Literal("delete"), namespace, key }, strict);
+export const AtomicIncrement = t.Object(
+  {
+    op: t.Literal("increment"),
+    namespace,
+    key,
+    path: t.Optional(t.String({ description: 'a JSON Pointer (RFC 6901) into the value; "" (default): the value' })),
+    by: t.Number({ description: "a finite number added to the number at path" }),
+  },
+  strict,
+);
+export const AtomicMerge = t.Object(
+  { op: t.Literal("merge"), namespace, key, patch: t.Unknown({ description: "RFC 7396 merge patch" }) },
+  strict,
+);
+export const AtomicOp = t.Union([AtomicSet, AtomicDelete, AtomicIncrement, AtomicMerge]);
+/** POST /v1/atomic: checks and ops over any namespaces of the install, all or nothing. */
+export const AtomicBody = t.Object(
+  { checks: t.Optional(t.Array(AtomicCheck)), ops: t.Array(AtomicOp, { minItems: 1 }) },
+  strict,
+);
+/** The envelope of an atomic body the edge checks; each check and op is then checked by the
+ * service, which names every failing one by index. */
+export const AtomicEnvelope = t.Object(
+  { checks: t.Optional(t.Array(t.Unknown())), ops: t.Array(t.Unknown(), { minItems: 1 }) },
+  strict,
+);
+export const AtomicResponse = t.Object({
+  items: t.Array(
+    t.Object({
+      namespace,
+      key,
+      revision: t.Union([revision, t.Null()], { description: "null: a delete that found nothing" }),
+      created: t.Boolean(),
+      deleted: t.Boolean(),
+    }),
+  ),
+});
+
 /** The answer of a 204: no body. */
 export const NoContent = t.Undefined({ description: "No Content" });
 
@@ -139,6 +190,10 @@ export type BulkGetResponse = Static<typeof BulkGetResponse>;
 export type BulkPutResponse = Static<typeof BulkPutResponse>;
 export type Usage = Static<typeof Usage>;
 export type Schema = Static<typeof Schema>;
+export type AtomicBody = Static<typeof AtomicBody>;
+export type AtomicCheck = Static<typeof AtomicCheck>;
+export type AtomicOp = Static<typeof AtomicOp>;
+export type AtomicResponse = Static<typeof AtomicResponse>;
 
 /** The version of the export format (the header line's `format`). */
 export const EXPORT_FORMAT = 1;

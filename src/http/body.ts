@@ -29,6 +29,13 @@ export function refuseDeclaredOversize(request: Request, maxBytes: number): void
 // too deep is named by its index; anything deeper is refused before it is parsed.
 const MAX_BODY_DEPTH = 32 + 3 + 1;
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+/** PATCH takes a JSON Merge Patch (RFC 7396) as its own type, or as plain JSON. */
+export const MERGE_PATCH_TYPE = /^application\/(merge-patch\+)?json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+// the body's text as it was sent, for what must compare two requests (an idempotency key's)
+const rawTexts = new WeakMap<Request, string>();
+/** The text of the body read for this request ("" when none was read). */
+export const rawBodyOf = (request: Request): string => rawTexts.get(request) ?? "";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -75,10 +82,15 @@ async function readCapped(request: Request, maxBytes: number): Promise<Uint8Arra
   return bytes;
 }
 
-export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJson(request: Request, maxBytes: number, accept: RegExp = JSON_TYPE): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
-  if (!JSON_TYPE.test(type.trim())) {
-    throw fail("UNSUPPORTED_MEDIA_TYPE", "the request body must be sent as application/json");
+  if (!accept.test(type.trim())) {
+    throw fail(
+      "UNSUPPORTED_MEDIA_TYPE",
+      accept === JSON_TYPE
+        ? "the request body must be sent as application/json"
+        : "the request body must be sent as application/merge-patch+json or application/json",
+    );
   }
   const bytes = await readCapped(request, maxBytes);
   let text: string;
@@ -87,6 +99,7 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   } catch {
     throw fail("INVALID_REQUEST", "the request body is not valid UTF-8");
   }
+  rawTexts.set(request, text);
   if (jsonDepthExceeds(text, MAX_BODY_DEPTH)) {
     throw fail("INVALID_REQUEST", "the request body nests too deeply (values nest at most 32 levels)");
   }
