@@ -17,14 +17,20 @@ import type { Install } from "./install.ts";
 import { collectFaults, type ItemFault } from "./items.ts";
 import { checkKey, checkNamespace } from "./keys.ts";
 import { parsePointer } from "./merge.ts";
-import type { Refusal } from "./plan.ts";
 import { type RequestOp, runWrite, type WriteResult } from "./pipeline.ts";
+import type { Refusal } from "./plan.ts";
 import { expiryParams } from "./record.ts";
 import { type CleanupObserver, ignoreCleanup } from "./ttl.ts";
 import { type LimitDefaults, quotaExceeded } from "./usage.ts";
 import { MAX_VALUE_DEPTH, prepareValue, valueProblem } from "./values.ts";
 
-export type AtomicItem = { namespace: string; key: string; revision: number | null; created: boolean; deleted: boolean };
+export type AtomicItem = {
+  namespace: string;
+  key: string;
+  revision: number | null;
+  created: boolean;
+  deleted: boolean;
+};
 export type AtomicResult = { items: AtomicItem[] };
 
 type List = "checks" | "ops";
@@ -39,7 +45,10 @@ const opShapes = {
   merge: TypeCompiler.Compile(S.AtomicMerge),
 } as const;
 
-type Shape = { Check(v: unknown): boolean; Errors(v: unknown): { First(): { path: string; message: string } | undefined } };
+type Shape = {
+  Check(v: unknown): boolean;
+  Errors(v: unknown): { First(): { path: string; message: string } | undefined };
+};
 function shaped(shape: Shape, item: unknown): void {
   if (shape.Check(item)) return;
   const first = shape.Errors(item).First();
@@ -69,7 +78,8 @@ function checkOf(item: unknown): RequestOp {
 
 function opOf(item: unknown, now: number): RequestOp {
   const kind = (item as { op?: unknown } | null)?.op;
-  const shape = typeof kind === "string" && Object.hasOwn(opShapes, kind) ? opShapes[kind as keyof typeof opShapes] : undefined;
+  const shape =
+    typeof kind === "string" && Object.hasOwn(opShapes, kind) ? opShapes[kind as keyof typeof opShapes] : undefined;
   if (shape === undefined) throw fail("INVALID_REQUEST", 'op: must be "set", "delete", "increment" or "merge"');
   shaped(shape, item);
   const op = item as S.AtomicOp;
@@ -87,7 +97,10 @@ function opOf(item: unknown, now: number): RequestOp {
       const path = parsePointer(op.path ?? "", "path");
       // each token of the path is an object level of the value
       if (path.length > MAX_VALUE_DEPTH) {
-        throw fail("INVALID_REQUEST", `path: at most ${MAX_VALUE_DEPTH} tokens (values nest at most ${MAX_VALUE_DEPTH} levels)`);
+        throw fail(
+          "INVALID_REQUEST",
+          `path: at most ${MAX_VALUE_DEPTH} tokens (values nest at most ${MAX_VALUE_DEPTH} levels)`,
+        );
       }
       return { op: "increment", namespace, key, path, by: op.by };
     }
@@ -116,7 +129,13 @@ export function prepareAtomic(
     const slot = `${op.namespace}\u0000${op.key}`;
     const earlier = first.get(slot);
     if (earlier === undefined) first.set(slot, index);
-    else repeats.push({ index, key: op.key, code: "INVALID_REQUEST", message: `duplicate key: op ${earlier} writes the same key` });
+    else
+      repeats.push({
+        index,
+        key: op.key,
+        code: "INVALID_REQUEST",
+        message: `duplicate key: op ${earlier} writes the same key`,
+      });
   });
   const faults: Fault[] = [
     ...checks.faults.map((f) => ({ ...f, in: "checks" as const, ...namespaceOf(checkList[f.index]) })),
@@ -135,12 +154,16 @@ function invalidAtomic(faults: readonly Fault[]): AppError {
   const order = (f: Fault) => (f.in === "checks" ? 0 : 1);
   const failed = [...faults].sort((a, b) => order(a) - order(b) || a.index - b.index);
   const codes = new Set(failed.map((f) => f.code));
-  const code = codes.size === 1 ? [...codes][0] ?? "INVALID_REQUEST" : "INVALID_REQUEST";
+  const code = codes.size === 1 ? ([...codes][0] ?? "INVALID_REQUEST") : "INVALID_REQUEST";
   const [head] = failed;
   const more = failed.length > 1 ? ` (and ${failed.length - 1} more, see details.failed)` : "";
-  return fail(code, `${head?.in === "checks" ? "check" : "op"} ${head?.index}: ${head?.message}${more}; nothing was done`, {
-    failed,
-  });
+  return fail(
+    code,
+    `${head?.in === "checks" ? "check" : "op"} ${head?.index}: ${head?.message}${more}; nothing was done`,
+    {
+      failed,
+    },
+  );
 }
 
 /** A refusal of the pipeline (indexes over checks then ops) as the atomic request's error. */
@@ -161,9 +184,13 @@ function refusalOfAtomic(refusal: Refusal, all: readonly RequestOp[], checkCount
         size: f.size,
         message: `the value is ${f.size} bytes, over the limit of ${f.limit}`,
       }));
-      return fail("VALUE_TOO_LARGE", `${line(failed[0] as (typeof failed)[0], failed[0]?.message ?? "")}; nothing was written`, {
-        failed,
-      });
+      return fail(
+        "VALUE_TOO_LARGE",
+        `${line(failed[0] as (typeof failed)[0], failed[0]?.message ?? "")}; nothing was written`,
+        {
+          failed,
+        },
+      );
     }
     case "schema":
       return fail("SCHEMA_VIOLATION", "a value does not satisfy its namespace's schema; nothing was written", {
@@ -175,10 +202,14 @@ function refusalOfAtomic(refusal: Refusal, all: readonly RequestOp[], checkCount
     }
     case "conflict": {
       const failed = refusal.failed.map((f) => ({ ...where(f.index), reason: f.reason, message: f.message }));
-      return fail("CONFLICT", `${line(failed[0] as (typeof failed)[0], failed[0]?.message ?? "")}; nothing was written`, {
-        reason: "operation_conflict",
-        failed,
-      });
+      return fail(
+        "CONFLICT",
+        `${line(failed[0] as (typeof failed)[0], failed[0]?.message ?? "")}; nothing was written`,
+        {
+          reason: "operation_conflict",
+          failed,
+        },
+      );
     }
     case "not_found":
       return fail("NOT_FOUND", "no such record", { failed: refusal.failed.map((f) => where(f.index)) });

@@ -1,9 +1,9 @@
 // bulk-get, bulk-put, bulk-delete. The writes are all or nothing: many-op requests through
 // the write pipeline (pipeline.ts), their refusals naming every failing item by index.
 import type { Database } from "../db/client.ts";
+import { type Remember, rememberVia } from "./idempotency.ts";
 import type { Install } from "./install.ts";
 import { checkBulkKeys, prepareWriteItems, putOps, type WriteItem } from "./items.ts";
-import { type Remember, rememberVia } from "./idempotency.ts";
 import { runWrite, type WriteResult } from "./pipeline.ts";
 import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
 import { refusalOfMany } from "./refusals.ts";
@@ -58,7 +58,14 @@ export async function bulkPut(
   remember?: Remember<BulkPutResult>,
 ): Promise<BulkPutResult> {
   const ops = putOps(namespace, prepareWriteItems(items, true));
-  const result = await runWrite(db, defaults, install, { ops, trigger: "bulk_put" }, observe, rememberVia(remember, bulkPutOf));
+  const result = await runWrite(
+    db,
+    defaults,
+    install,
+    { ops, trigger: "bulk_put" },
+    observe,
+    rememberVia(remember, bulkPutOf),
+  );
   return bulkPutOf(result);
 }
 

@@ -65,7 +65,11 @@ export async function keep<T>(q: Queryable, install: Install, remember: Remember
   if (answer.status < 200 || answer.status > 299) return;
   const { "content-type": _, ...headers } = answer.headers ?? {};
   const body =
-    answer.body === undefined || answer.body === "" ? null : typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
+    answer.body === undefined || answer.body === ""
+      ? null
+      : typeof answer.body === "string"
+        ? answer.body
+        : JSON.stringify(answer.body);
   await q.run("idempotency.put", [
     install.installId,
     install.tenantId,

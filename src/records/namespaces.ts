@@ -27,14 +27,19 @@ export async function deleteNamespace(
   namespace: string,
   remember?: Remember<{ deleted: number }>,
 ): Promise<{ deleted: number }> {
-  return writeInInstall(db, install, async (q, lock) => {
-    const pending = q.run<DeletedRow>("namespaces.delete", [install.installId, install.tenantId, namespace]);
-    const usage = await lock;
-    const [row] = await pending;
-    if (row === undefined) throw new Error("namespaces.delete returned no row");
-    if (row.rows > 0) {
-      await account(q, install, { bytes: -row.bytes, records: -row.rows, lastRevision: usage.last_revision + 1 });
-    }
-    return { deleted: row.deleted };
-  }, remember);
+  return writeInInstall(
+    db,
+    install,
+    async (q, lock) => {
+      const pending = q.run<DeletedRow>("namespaces.delete", [install.installId, install.tenantId, namespace]);
+      const usage = await lock;
+      const [row] = await pending;
+      if (row === undefined) throw new Error("namespaces.delete returned no row");
+      if (row.rows > 0) {
+        await account(q, install, { bytes: -row.bytes, records: -row.rows, lastRevision: usage.last_revision + 1 });
+      }
+      return { deleted: row.deleted };
+    },
+    remember,
+  );
 }

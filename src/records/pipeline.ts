@@ -15,12 +15,12 @@
 // its ops naming any namespaces of the install.
 import type { Database, Queryable } from "../db/client.ts";
 import type { CleanupTrigger } from "../metrics.ts";
-import { account, type Install, type Remember, type UsageRow, writeInInstall } from "./install.ts";
 import { rememberVia } from "./idempotency.ts";
+import { account, type Install, type Remember, type UsageRow, writeInInstall } from "./install.ts";
 import { increment, mergePatch } from "./merge.ts";
 import {
-  type Checks,
   type CheckOp,
+  type Checks,
   type ConflictOp,
   decide,
   type NamespaceSettings,
@@ -193,55 +193,62 @@ export async function runWrite(
   if (given.some((op) => op.op === "put" && op.value.valueBytes > defaults.maxValueBytes)) {
     const rows = await db.run<StateRow>("records.state", stateParams);
     // a merge or increment has no value before the lock: it is sized under it
-    const early = requested.map((op): Op => (isDerived(op) ? { op: "check", namespace: op.namespace, key: op.key } : op));
+    const early = requested.map(
+      (op): Op => (isDerived(op) ? { op: "check", namespace: op.namespace, key: op.key } : op),
+    );
     const refusal = tooLarge(early, namespacesOf(rows), limitsOf(undefined, defaults));
     if (refusal !== undefined) return { ok: false, refusal };
   }
 
   let cleaned = { replaced: 0, swept: 0 };
   try {
-    const results = await writeInInstall(db, install, async (q, lock) => {
-      const readState = () =>
-        derived
-          ? q.run<ValuedStateRow>("records.state_values", stateParams)
-          : q.run<ValuedStateRow>("records.state", stateParams);
-      const statePending = readState(); // sent together with the lock
-      const usage: UsageRow = await lock;
-      const rows = await statePending;
-      const ops = derived ? resolveOps(requested, rows) : (requested as readonly Op[]);
-      const limits = limitsOf(usage, defaults);
-      const namespaces = namespacesOf(rows);
-      const checks =
-        tooLarge(ops, namespaces, limits) === undefined
-          ? await checksFor(q, defaults, install, ops, namespaces)
-          : new Map();
-      const stateOf = (stored: readonly StateRow[], swept: SweepRow | undefined): State => ({
-        stored: stored.map((r) => ({ revision: r.revision, sizeBytes: r.size_bytes, live: r.live })),
-        namespaces,
-        usage: {
-          bytes: usage.bytes_used - (swept?.bytes ?? 0),
-          records: usage.record_count - (swept?.cleaned ?? 0),
-          // each row swept took a revision
-          lastRevision: usage.last_revision + (swept?.cleaned ?? 0),
-        },
-        limits,
-        swept: swept !== undefined,
-      });
+    const results = await writeInInstall(
+      db,
+      install,
+      async (q, lock) => {
+        const readState = () =>
+          derived
+            ? q.run<ValuedStateRow>("records.state_values", stateParams)
+            : q.run<ValuedStateRow>("records.state", stateParams);
+        const statePending = readState(); // sent together with the lock
+        const usage: UsageRow = await lock;
+        const rows = await statePending;
+        const ops = derived ? resolveOps(requested, rows) : (requested as readonly Op[]);
+        const limits = limitsOf(usage, defaults);
+        const namespaces = namespacesOf(rows);
+        const checks =
+          tooLarge(ops, namespaces, limits) === undefined
+            ? await checksFor(q, defaults, install, ops, namespaces)
+            : new Map();
+        const stateOf = (stored: readonly StateRow[], swept: SweepRow | undefined): State => ({
+          stored: stored.map((r) => ({ revision: r.revision, sizeBytes: r.size_bytes, live: r.live })),
+          namespaces,
+          usage: {
+            bytes: usage.bytes_used - (swept?.bytes ?? 0),
+            records: usage.record_count - (swept?.cleaned ?? 0),
+            // each row swept took a revision
+            lastRevision: usage.last_revision + (swept?.cleaned ?? 0),
+          },
+          limits,
+          swept: swept !== undefined,
+        });
 
-      let swept: SweepRow | undefined;
-      let decision = decide(ops, stateOf(rows, undefined), checks, request.revisions);
-      if (decision.kind === "sweep") {
-        [swept] = await q.run<SweepRow>("installs.sweep_expired", [install.installId, install.tenantId]);
-        swept ??= { cleaned: 0, bytes: 0, last_revision: usage.last_revision };
-        // the values cannot have changed (the lock is held); only expired rows are gone
-        decision = decide(ops, stateOf(await readState(), swept), checks, request.revisions);
-      }
-      if (decision.kind === "refuse") throw new Refused(decision.refusal);
-      if (decision.kind === "sweep") throw new Error("the write pipeline asked to sweep twice");
-      const applied = await apply(q, install, decision.plan, swept);
-      cleaned = { replaced: decision.plan.replacedExpired, swept: swept?.cleaned ?? 0 };
-      return applied;
-    }, rememberVia(remember, (results: OpResult[]): WriteResult => ({ ok: true, results })));
+        let swept: SweepRow | undefined;
+        let decision = decide(ops, stateOf(rows, undefined), checks, request.revisions);
+        if (decision.kind === "sweep") {
+          [swept] = await q.run<SweepRow>("installs.sweep_expired", [install.installId, install.tenantId]);
+          swept ??= { cleaned: 0, bytes: 0, last_revision: usage.last_revision };
+          // the values cannot have changed (the lock is held); only expired rows are gone
+          decision = decide(ops, stateOf(await readState(), swept), checks, request.revisions);
+        }
+        if (decision.kind === "refuse") throw new Refused(decision.refusal);
+        if (decision.kind === "sweep") throw new Error("the write pipeline asked to sweep twice");
+        const applied = await apply(q, install, decision.plan, swept);
+        cleaned = { replaced: decision.plan.replacedExpired, swept: swept?.cleaned ?? 0 };
+        return applied;
+      },
+      rememberVia(remember, (results: OpResult[]): WriteResult => ({ ok: true, results })),
+    );
     if (request.trigger !== undefined) observe(request.trigger, install, cleaned.replaced);
     observe("quota", install, cleaned.swept);
     return { ok: true, results };

@@ -181,7 +181,12 @@ function deltaOf(ops: readonly Op[], stored: readonly Stored[], liveOnly: boolea
 export type Revisions = "per_change" | "shared";
 
 /** Decides a request on the state read under the install's lock. */
-export function decide(ops: readonly Op[], state: State, checks: Checks, revisions: Revisions = "per_change"): Decision {
+export function decide(
+  ops: readonly Op[],
+  state: State,
+  checks: Checks,
+  revisions: Revisions = "per_change",
+): Decision {
   const refuse = (refusal: Refusal): Decision => ({ kind: "refuse", refusal });
 
   const large = tooLarge(ops, state.namespaces, state.limits);

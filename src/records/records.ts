@@ -3,10 +3,10 @@
 // refusals are rendered in the shapes of a request of one record. Round trips are counted
 // per operation.
 import type { Database } from "../db/client.ts";
+import { type Remember, rememberVia } from "./idempotency.ts";
 import { account, type Install } from "./install.ts";
 import { prepareWriteItems, putOps } from "./items.ts";
 import { decodeCursor, encodeCursor, prefixUpperBound } from "./keys.ts";
-import { type Remember, rememberVia } from "./idempotency.ts";
 import { type OpResult, runWrite, type WriteResult } from "./pipeline.ts";
 import { type ExpiryInput, type RecordMeta, type RecordRow, type StoredRecord, toMeta, toRecord } from "./record.ts";
 import { refusalOfOne } from "./refusals.ts";
@@ -95,7 +95,14 @@ export async function patchRecord(
   remember?: Remember<StoredRecord>,
 ): Promise<StoredRecord> {
   const ops = [{ op: "merge" as const, namespace, key, patch, ifRevision: ifMatch, mustExist: true }];
-  const result = await runWrite(db, defaults, install, { ops, trigger: "put" }, observe, rememberVia(remember, patchedOf));
+  const result = await runWrite(
+    db,
+    defaults,
+    install,
+    { ops, trigger: "put" },
+    observe,
+    rememberVia(remember, patchedOf),
+  );
   return patchedOf(result);
 }
 

@@ -203,7 +203,8 @@ function bodyFor(r: Rng, route: string): string {
           `{"op":${r.pick(['"frob"', "null", "1"])}}`,
           jsonValue(r),
         ]);
-      const check = () => `{"namespace":"fz","key":${keyJson(r)},"revision":${r.pick(["null", "1", "0", '"1"', "1.5"])}}`;
+      const check = () =>
+        `{"namespace":"fz","key":${keyJson(r)},"revision":${r.pick(["null", "1", "0", '"1"', "1.5"])}}`;
       const list = (n: number, f: () => string) => Array.from({ length: n }, f).join(",");
       return `{${r.chance(0.5) ? `"checks":[${list(r.pick([0, 1, 2]), check)}],` : ""}"ops":[${list(r.pick([0, 1, 3, 501]), op)}]${r.chance(0.1) ? `,${field(r)}` : ""}}`;
     }

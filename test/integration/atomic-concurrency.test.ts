@@ -72,7 +72,9 @@ describe("no lost updates", () => {
       }),
     );
     const read = await c.get("p", "doc");
-    console.log(`PATCH with If-Match: ${WRITERS}×${EACH} updates, ${retries} retries on 412, final n ${read.body.value.n}`);
+    console.log(
+      `PATCH with If-Match: ${WRITERS}×${EACH} updates, ${retries} retries on 412, final n ${read.body.value.n}`,
+    );
     expect(read.body.value.n).toBe(WRITERS * EACH);
   }, 90_000);
 });

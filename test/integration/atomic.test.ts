@@ -45,7 +45,9 @@ describe("POST /v1/atomic", () => {
     expect((await c.get("a", "k1")).body.value).toEqual({ done: true, n: 1 });
     expect((await c.get("a", "k2")).body.expiresAt).not.toBeNull();
     expect((await c.get("b", "x")).status).toBe(404);
-    const again = await c.atomic({ ops: [{ op: "increment", namespace: "c", key: "hits", path: "/daily/mon", by: 0.5 }] });
+    const again = await c.atomic({
+      ops: [{ op: "increment", namespace: "c", key: "hits", path: "/daily/mon", by: 0.5 }],
+    });
     expect(again.status).toBe(200);
     expect((await c.get("c", "hits")).body.value).toEqual({ daily: { mon: 2.5 } });
     const whole = await c.atomic({ ops: [{ op: "increment", namespace: "c", key: "n", by: 3 }] });
@@ -115,7 +117,11 @@ describe("POST /v1/atomic", () => {
   test("malformed checks and ops are 400s naming every index; duplicates too", async () => {
     const c = await as();
     const res = await c.atomic({
-      checks: [{ namespace: "a", key: "k" }, { namespace: "a", key: "k", revision: null }, { namespace: "bad ns", key: "k", revision: 1 }],
+      checks: [
+        { namespace: "a", key: "k" },
+        { namespace: "a", key: "k", revision: null },
+        { namespace: "bad ns", key: "k", revision: 1 },
+      ],
       ops: [
         { op: "set", namespace: "a", key: "k", value: 1 },
         { op: "frob", namespace: "a", key: "k" },
@@ -130,10 +136,23 @@ describe("POST /v1/atomic", () => {
     });
     expect([res.status, res.body.error.code]).toEqual([400, "INVALID_REQUEST"]);
     const failed = res.body.error.details.failed.map((f: { in: string; index: number }) => `${f.in}:${f.index}`);
-    expect(failed).toEqual(["checks:0", "checks:2", "ops:1", "ops:2", "ops:3", "ops:4", "ops:5", "ops:6", "ops:7", "ops:8"]);
+    expect(failed).toEqual([
+      "checks:0",
+      "checks:2",
+      "ops:1",
+      "ops:2",
+      "ops:3",
+      "ops:4",
+      "ops:5",
+      "ops:6",
+      "ops:7",
+      "ops:8",
+    ]);
     expect((await c.atomic({ ops: [] })).status).toBe(400);
     expect((await c.atomic({ ops: [{ op: "delete", namespace: "a", key: "k" }], extra: 1 })).status).toBe(400);
-    const many = await c.atomic({ ops: Array.from({ length: 501 }, (_, i) => ({ op: "delete", namespace: "a", key: `k${i}` })) });
+    const many = await c.atomic({
+      ops: Array.from({ length: 501 }, (_, i) => ({ op: "delete", namespace: "a", key: `k${i}` })),
+    });
     expect(many.status).toBe(400);
     expect((await c.get("a", "k")).status).toBe(404);
   });
@@ -165,16 +184,23 @@ describe("POST /v1/atomic", () => {
       "VALUE_TOO_LARGE",
       0,
     ]);
-    const admin = await fetch(`${server.url}/admin/v1/tenants/${install.tenantId}/installs/${install.installId}/limits`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${await tokenFor({}, "storage:admin")}`, "content-type": "application/json" },
-      body: JSON.stringify({ maxRecords: 2 }),
-    });
+    const admin = await fetch(
+      `${server.url}/admin/v1/tenants/${install.tenantId}/installs/${install.installId}/limits`,
+      {
+        method: "PUT",
+        headers: { authorization: `Bearer ${await tokenFor({}, "storage:admin")}`, "content-type": "application/json" },
+        body: JSON.stringify({ maxRecords: 2 }),
+      },
+    );
     expect(admin.status).toBe(200);
     const quota = await c.atomic({
       ops: [1, 2, 3].map((i) => ({ op: "increment", namespace: "free", key: `n${i}`, by: i })),
     });
-    expect([quota.status, quota.body.error.code, quota.body.error.details.kind]).toEqual([403, "QUOTA_EXCEEDED", "records"]);
+    expect([quota.status, quota.body.error.code, quota.body.error.details.kind]).toEqual([
+      403,
+      "QUOTA_EXCEEDED",
+      "records",
+    ]);
     await expectUsageExact(install.installId, expect);
   });
 

@@ -287,7 +287,13 @@ const ROUTES: RouteCase[] = [
       const atomic = (body: unknown): Req => ({ method: "POST", path: "/v1/atomic", body });
       return [
         [200, atomic({ ops: [{ op: "increment", namespace: "atomic", key: "n", by: 1 }] })],
-        [412, atomic({ checks: [{ namespace: "atomic", key: "s", revision: null }], ops: [{ op: "delete", namespace: "atomic", key: "x" }] })],
+        [
+          412,
+          atomic({
+            checks: [{ namespace: "atomic", key: "s", revision: null }],
+            ops: [{ op: "delete", namespace: "atomic", key: "x" }],
+          }),
+        ],
         [409, atomic({ ops: [{ op: "increment", namespace: "atomic", key: "s", by: 1 }] })],
         [422, atomic({ ops: [{ op: "set", namespace: "astrict", key: "k", value: 1 }] })],
         [400, atomic({ ops: [{ op: "frob", namespace: "atomic", key: "k" }] })],

@@ -36,9 +36,14 @@ const call = async (method: string, path: string, body?: unknown, headers: Recor
 test("PATCH, atomic increments and idempotent replays on PGlite", async () => {
   const put = await call("PUT", "/v1/namespaces/e/records/doc", { value: { a: 1, b: 2 }, ttlSeconds: 600 });
   expect(put.status).toBe(201);
-  const patched = await call("PATCH", "/v1/namespaces/e/records/doc", { b: null, c: 3 }, {
-    "content-type": "application/merge-patch+json",
-  });
+  const patched = await call(
+    "PATCH",
+    "/v1/namespaces/e/records/doc",
+    { b: null, c: 3 },
+    {
+      "content-type": "application/merge-patch+json",
+    },
+  );
   expect([patched.status, patched.body.value]).toEqual([200, { a: 1, c: 3 }]);
   expect(patched.body.expiresAt).not.toBeNull();
 
@@ -51,8 +56,13 @@ test("PATCH, atomic increments and idempotent replays on PGlite", async () => {
   const again = await call("POST", "/v1/atomic", inc, { "idempotency-key": "emb-1" });
   expect([again.status, again.headers.get("idempotent-replayed"), again.body]).toEqual([200, "true", first.body]);
   expect((await call("GET", "/v1/namespaces/e/records/n")).body.value).toEqual({ x: 41 });
-  const reused = await call("POST", "/v1/atomic", { ops: [{ op: "delete", namespace: "e", key: "n" }] }, {
-    "idempotency-key": "emb-1",
-  });
+  const reused = await call(
+    "POST",
+    "/v1/atomic",
+    { ops: [{ op: "delete", namespace: "e", key: "n" }] },
+    {
+      "idempotency-key": "emb-1",
+    },
+  );
   expect([reused.status, reused.body.error.details.reason]).toEqual([409, "idempotency_key_reused"]);
 }, 60_000);

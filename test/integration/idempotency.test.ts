@@ -73,7 +73,19 @@ describe("Idempotency-Key", () => {
       expect([b.status, b.body, replayed(b)]).toEqual([a.status, a.body, "true"]);
       return a;
     };
-    await twice(() => c.bulk("ns", "bulk-put", { items: [{ key: "a", value: 1 }, { key: "b", value: 2 }] }, key("bp")));
+    await twice(() =>
+      c.bulk(
+        "ns",
+        "bulk-put",
+        {
+          items: [
+            { key: "a", value: 1 },
+            { key: "b", value: 2 },
+          ],
+        },
+        key("bp"),
+      ),
+    );
     await twice(() => c.patch("ns", "a", { x: 1 }, key("pa")));
     expect((await c.get("ns", "a")).body.value).toEqual({ x: 1 });
     const inc = await twice(() =>
@@ -116,11 +128,13 @@ describe("Idempotency-Key", () => {
     for (let i = 0; i < 10; i++) {
       const rows = await sql`select deleted::int from ext_storage_sweep_idempotency(1000, 1)`;
       deleted += rows.reduce((s, r) => s + (r.deleted as number), 0);
-      const [left] = await sql`select count(*)::int as n from ext_storage_idempotency where install_id = ${install.installId}`;
+      const [left] =
+        await sql`select count(*)::int as n from ext_storage_idempotency where install_id = ${install.installId}`;
       if (left?.n === 0) break;
     }
     expect(deleted).toBeGreaterThanOrEqual(2);
-    const [left] = await sql`select count(*)::int as n from ext_storage_idempotency where install_id = ${install.installId}`;
+    const [left] =
+      await sql`select count(*)::int as n from ext_storage_idempotency where install_id = ${install.installId}`;
     expect(left?.n).toBe(0);
   });
 });

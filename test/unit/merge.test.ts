@@ -17,7 +17,11 @@ describe("mergePatch (RFC 7396, appendix A)", () => {
     [{ a: "c" }, { a: ["b"] }, { a: ["b"] }],
     [{ a: { b: "c" } }, { a: { b: "d", c: null } }, { a: { b: "d" } }],
     [{ a: [{ b: "c" }] }, { a: [1] }, { a: [1] }],
-    [["a", "b"], ["c", "d"], ["c", "d"]],
+    [
+      ["a", "b"],
+      ["c", "d"],
+      ["c", "d"],
+    ],
     [{ a: "b" }, ["c"], ["c"]],
     [{ a: "foo" }, null, null],
     [{ a: "foo" }, "bar", "bar"],
@@ -83,7 +87,10 @@ describe("prepareAtomic", () => {
   test("names every malformed check and op, and every repeated op key", () => {
     expect(
       failedOf({
-        checks: [{ namespace: "a", key: "k", revision: 0 }, { namespace: "a", key: "k", revision: null }],
+        checks: [
+          { namespace: "a", key: "k", revision: 0 },
+          { namespace: "a", key: "k", revision: null },
+        ],
         ops: [
           { op: "set", namespace: "a", key: "k", value: 1 },
           { op: "set", namespace: "a", key: "k", value: 1 },
@@ -94,7 +101,14 @@ describe("prepareAtomic", () => {
         ],
       }),
     ).toEqual(["checks:0", "ops:1", "ops:2", "ops:3", "ops:4", "ops:5"]);
-    expect(failedOf({ ops: [{ op: "delete", namespace: "a", key: "k" }, { op: "delete", namespace: "b", key: "k" }] })).toEqual([]);
+    expect(
+      failedOf({
+        ops: [
+          { op: "delete", namespace: "a", key: "k" },
+          { op: "delete", namespace: "b", key: "k" },
+        ],
+      }),
+    ).toEqual([]);
   });
 });
 

@@ -69,7 +69,8 @@ const writtenReply = (result: { created: boolean; record: RecordMeta }): Reply =
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const noContent: Reply = { status: 204 };
 /** PATCH: the whole record, with its value as written, and its tag. */
-const patchedReply = (record: StoredRecord): Reply => jsonText(200, recordJson(record), { etag: etag(record.revision) });
+const patchedReply = (record: StoredRecord): Reply =>
+  jsonText(200, recordJson(record), { etag: etag(record.revision) });
 
 export function recordRoutes({ db, config, admission, metrics, sampleSweep }: RouteDeps) {
   const { limits } = config;
