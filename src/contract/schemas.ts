@@ -140,9 +140,14 @@ export const AtomicBody = t.Object(
   strict,
 );
 /** The envelope of an atomic body the edge checks; each check and op is then checked by the
- * service, which names every failing one by index. */
+ * service, which names every failing one by index. Each element is an Unknown (anything
+ * passes the edge's check) that carries its shape as `anyOf` for the OpenAPI document only:
+ * TypeBox checks an Unknown by its kind, whatever keywords it holds. */
 export const AtomicEnvelope = t.Object(
-  { checks: t.Optional(t.Array(t.Unknown())), ops: t.Array(t.Unknown(), { minItems: 1 }) },
+  {
+    checks: t.Optional(t.Array(t.Unknown({ anyOf: [AtomicCheck] }))),
+    ops: t.Array(t.Unknown({ anyOf: [AtomicSet, AtomicDelete, AtomicIncrement, AtomicMerge] }), { minItems: 1 }),
+  },
   strict,
 );
 export const AtomicResponse = t.Object({

@@ -294,8 +294,6 @@ export function recordRoutes({ db, config, admission, metrics, sampleSweep }: Ro
         detail: {
           tags: ["atomic"],
           summary: "Checks and ops (set, delete, increment, merge) over any namespaces, all or nothing",
-          // the full shape of the checks and ops, which the service checks one by one
-          requestBody: { required: true, content: { "application/json": { schema: S.AtomicBody as object } } },
         },
       },
     );
