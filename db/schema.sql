@@ -78,9 +78,71 @@ end
 $$;
 
 
+--
+-- Name: ext_storage_sweep_idempotency(integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ext_storage_sweep_idempotency(max_installs integer DEFAULT 100, max_rows_per_install integer DEFAULT 1000) RETURNS TABLE(swept_install_id text, deleted bigint)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  target record;
+  batch_keys text[];
+begin
+  -- the idempotency sweeper's advisory lock key, 28548185618887789 (the TTL sweeper's + 1);
+  -- every instance and pg_cron job must use this same number
+  if not pg_try_advisory_xact_lock(28548185618887789) then
+    return;
+  end if;
+  for target in
+    select i.install_id, i.tenant_id
+    from ext_storage_idempotency i
+    where i.expires_at <= now()
+    group by i.install_id, i.tenant_id
+    order by i.install_id
+    limit max_installs
+  loop
+    select array_agg(e.idem_key) into batch_keys
+    from (
+      select x.idem_key from ext_storage_idempotency x
+      where x.install_id = target.install_id and x.tenant_id = target.tenant_id and x.expires_at <= now()
+      limit max_rows_per_install
+    ) e;
+
+    return query
+    with doomed as (
+      delete from ext_storage_idempotency d
+      using unnest(batch_keys) as b(idem_key)
+      where d.install_id = target.install_id and d.tenant_id = target.tenant_id
+        and d.idem_key = b.idem_key and d.expires_at <= now()
+      returning 1
+    )
+    select target.install_id, count(*) from doomed having count(*) > 0;
+  end loop;
+end
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: ext_storage_idempotency; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ext_storage_idempotency (
+    install_id text NOT NULL,
+    tenant_id text NOT NULL,
+    idem_key text NOT NULL COLLATE pg_catalog."C",
+    request_hash text NOT NULL,
+    status integer NOT NULL,
+    headers jsonb NOT NULL,
+    body text,
+    created_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
 
 --
 -- Name: ext_storage_rate_buckets; Type: TABLE; Schema: public; Owner: -
@@ -174,6 +236,14 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: ext_storage_idempotency ext_storage_idempotency_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ext_storage_idempotency
+    ADD CONSTRAINT ext_storage_idempotency_pkey PRIMARY KEY (install_id, idem_key);
+
+
+--
 -- Name: ext_storage_rate_buckets ext_storage_rate_buckets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -214,6 +284,13 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: ext_storage_idempotency_expires_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ext_storage_idempotency_expires_idx ON public.ext_storage_idempotency USING btree (expires_at);
+
+
+--
 -- Name: ext_storage_records_namespace_scan_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -244,4 +321,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261129190000'),
     ('20261129190100'),
     ('20261129210000'),
-    ('20261129213000');
+    ('20261129213000'),
+    ('20261129220000');

@@ -2,7 +2,9 @@
 // - the scheduled TTL sweeper (TTL_SWEEP_INTERVAL_MS, off by default): bounded batches until
 //   the backlog is drained or the interval's time is used; instances never contend, since
 //   the SQL function skips when another holds its advisory lock;
-// - the ttl_expired_rows_pending gauge (TTL_PENDING_REFRESH_MS): a bounded index-only count.
+// - the ttl_expired_rows_pending gauge (TTL_PENDING_REFRESH_MS): a bounded index-only count;
+// - the idempotency sweeper (IDEMPOTENCY_SWEEP_INTERVAL_MS, every minute by default): expired
+//   Idempotency-Key answers deleted in bounded batches, under its own advisory lock.
 import type { Config } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
@@ -50,6 +52,22 @@ export async function sweepOnce(db: Database, config: Config, metrics: Metrics, 
   return deleted;
 }
 
+/** One idempotency sweeper run: batches until a short one or the budget is spent. */
+export async function sweepIdempotencyOnce(db: Database, config: Config, budgetMs: number): Promise<number> {
+  const started = performance.now();
+  let deleted = 0;
+  for (let batch = 0; batch < MAX_BATCHES_PER_RUN && performance.now() - started < budgetMs; batch++) {
+    const rows = await db.run<{ swept_install_id: string; deleted: number }>("idempotency.sweep", [
+      config.ttl.sweepMaxInstalls,
+      config.ttl.sweepMaxRows,
+    ]);
+    for (const row of rows) deleted += row.deleted;
+    const full = rows.length >= config.ttl.sweepMaxInstalls || rows.some((r) => r.deleted >= config.ttl.sweepMaxRows);
+    if (!full) break;
+  }
+  return deleted;
+}
+
 export async function refreshPending(db: Database, config: Config, metrics: Metrics): Promise<number> {
   const pending = await countPending(db, config.ttl.pendingCountLimit);
   metrics.setPending(pending);
@@ -67,6 +85,18 @@ export function startBackground(db: Database, config: Config, metrics: Metrics, 
         } catch (error) {
           metrics.countSweep("failed");
           log.warn("ttl sweep failed", { error: (error as Error).message });
+        }
+      }),
+    );
+  }
+  if (config.ttl.idempotencySweepIntervalMs > 0) {
+    stops.push(
+      every(config.ttl.idempotencySweepIntervalMs, async () => {
+        try {
+          const deleted = await sweepIdempotencyOnce(db, config, config.ttl.idempotencySweepIntervalMs);
+          if (deleted > 0) log.info("idempotency sweep", { deleted });
+        } catch (error) {
+          log.warn("idempotency sweep failed", { error: (error as Error).message });
         }
       }),
     );

@@ -25,6 +25,7 @@ export type Config = Readonly<{
     rateLimit: number;
     rateLimitLease: number;
     workLimitBytes: number;
+    idempotencyTtlSeconds: number;
   }>;
   db: Readonly<{ poolMax: number; prepare: boolean }>;
   ttl: Readonly<{
@@ -34,6 +35,7 @@ export type Config = Readonly<{
     sweepMaxRows: number;
     pendingRefreshMs: number;
     pendingCountLimit: number;
+    idempotencySweepIntervalMs: number;
   }>;
   metricsToken: string | undefined;
   /** browser origins allowed to call the API (CORS): a list, any origin, or none (no CORS headers) */
@@ -105,6 +107,12 @@ export const ENV = t.Object({
     undefined,
     "work per install and process, bytes a second (1 ms of validation = 16 KiB); `0`: off",
   ),
+  STORAGE_IDEMPOTENCY_TTL_SECONDS: intVar(
+    86_400,
+    1,
+    31_536_000,
+    "how long a write's answer is kept for its `Idempotency-Key`",
+  ),
   STORAGE_DB_POOL_MAX: intVar(10, 1, 1000, "connections to PostgreSQL (the embedded database always uses 1)"),
   STORAGE_DB_PREPARE: t.Boolean({
     default: true,
@@ -125,6 +133,12 @@ export const ENV = t.Object({
   TTL_SWEEP_INTERVAL_MS: intVar(0, 0, undefined, "the scheduled sweeper's interval; `0`: off"),
   TTL_SWEEP_MAX_INSTALLS: intVar(100, 1, 100_000, "installs one sweeper batch visits"),
   TTL_SWEEP_MAX_ROWS: intVar(1000, 1, 1_000_000, "expired rows one sweeper batch deletes per install"),
+  IDEMPOTENCY_SWEEP_INTERVAL_MS: intVar(
+    60_000,
+    0,
+    undefined,
+    "how often expired `Idempotency-Key` answers are deleted (bounded batches, like the TTL sweeper); `0`: off",
+  ),
   TTL_PENDING_REFRESH_MS: intVar(
     15_000,
     0,
@@ -250,6 +264,8 @@ export function loadConfig(env: Env = process.env): Config {
       rateLimitLease: int(env, "STORAGE_RATE_LIMIT_LEASE"),
       // bytes of work per install per second in this process (0: no limit); see work-budget.ts
       workLimitBytes: int(env, "STORAGE_WORK_LIMIT_BYTES"),
+      // seconds a write's answer is kept under its Idempotency-Key
+      idempotencyTtlSeconds: int(env, "STORAGE_IDEMPOTENCY_TTL_SECONDS"),
     }),
     db: Object.freeze({
       poolMax: int(env, "STORAGE_DB_POOL_MAX"),
@@ -266,6 +282,8 @@ export function loadConfig(env: Env = process.env): Config {
       // the ttl_expired_rows_pending gauge (0: never refreshed)
       pendingRefreshMs: int(env, "TTL_PENDING_REFRESH_MS"),
       pendingCountLimit: int(env, "TTL_PENDING_COUNT_LIMIT"),
+      // the idempotency sweeper (0: off); its batches take TTL_SWEEP_MAX_INSTALLS/_ROWS
+      idempotencySweepIntervalMs: int(env, "IDEMPOTENCY_SWEEP_INTERVAL_MS"),
     }),
     metricsToken: optional(env, "METRICS_TOKEN"),
     corsOrigins: corsOrigins(env),

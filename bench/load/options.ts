@@ -42,6 +42,8 @@ export const USAGE = `bun run load [run|ceiling] [flags]
   --warmup S                   seconds left out at the start (default 30)
   --concurrency N              requests in flight at most (default 256)
   --keys N                     records per namespace seeded for crud-mix (default 8)
+  --atomic-share F             share of crud-mix operations sent as one /v1/atomic request,
+                               0–1 (an increment of a counter and a merge into a key; default 0)
   --records N                  records in the list-scans namespace (default 5000)
   --walk-rate N                list-scans walks started per second (default 2)
   --bulk-installs N            installs running a bulk-writes chain (default 3)
@@ -74,6 +76,12 @@ const num = (v: string | undefined, name: string, fallback: number, min = 0) => 
   return n;
 };
 
+function share(text: string | undefined): number {
+  const value = num(text, "atomic-share", 0, 0);
+  if (value > 1) throw new Error("--atomic-share must be between 0 and 1");
+  return value;
+}
+
 export function parseOptions(argv: string[], env: Record<string, string | undefined> = process.env): LoadOptions {
   const { values: v, positionals } = parseArgs({
     args: argv,
@@ -92,6 +100,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         "warmup",
         "concurrency",
         "keys",
+        "atomic-share",
         "records",
         "walk-rate",
         "bulk-installs",
@@ -164,6 +173,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     warmupSec: num(s("warmup"), "warmup", 30),
     maxInFlight: num(s("concurrency"), "concurrency", 256, 1),
     keysPerNamespace: num(s("keys"), "keys", 8, 1),
+    atomicShare: share(s("atomic-share")),
     scanRecords: num(s("records"), "records", 5000, 1),
     walkRatePerSec: num(s("walk-rate"), "walk-rate", 2, 0.001),
     bulkInstalls: num(s("bulk-installs"), "bulk-installs", 3, 1),

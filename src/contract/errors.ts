@@ -30,7 +30,14 @@ const nonNegative = t.Integer({ minimum: 0 });
 const revisionOrNull = t.Union([t.Integer({ minimum: 1 }), t.Null()]);
 /** One failing item of a bulk request, by index; each code adds its own fields. */
 const failedItem = (fields: Record<string, TSchema> = {}) =>
-  t.Object({ index: nonNegative, key: t.Optional(t.String()), ...fields });
+  t.Object({
+    index: nonNegative,
+    key: t.Optional(t.String()),
+    // an atomic request's checks and ops are numbered each from 0
+    in: t.Optional(t.Union([t.Literal("checks"), t.Literal("ops")])),
+    namespace: t.Optional(t.String()),
+    ...fields,
+  });
 const failedItems = (fields?: Record<string, TSchema>) => t.Object({ failed: t.Array(failedItem(fields)) });
 const itemFaults = failedItems({ code: t.String(), message: t.String() });
 
@@ -44,7 +51,21 @@ export const ErrorDetails = {
     used: nonNegative,
     requested: t.Integer(),
   }),
-  CONFLICT: t.Object({ reason: t.String({ description: "why the operation cannot apply, as a stable word" }) }),
+  CONFLICT: t.Object({
+    reason: t.String({ description: "why the operation cannot apply, as a stable word" }),
+    failed: t.Optional(
+      t.Array(
+        t.Object({
+          index: nonNegative,
+          in: t.Optional(t.Union([t.Literal("checks"), t.Literal("ops")])),
+          namespace: t.Optional(t.String()),
+          key: t.Optional(t.String()),
+          reason: t.String(),
+          message: t.String(),
+        }),
+      ),
+    ),
+  }),
   REVISION_MISMATCH: t.Union([
     t.Object({ currentRevision: revisionOrNull }),
     failedItems({ currentRevision: revisionOrNull }),
@@ -54,7 +75,16 @@ export const ErrorDetails = {
     failedItems({ limit: nonNegative, size: nonNegative, message: t.String() }),
   ]),
   SCHEMA_VIOLATION: t.Object({
-    errors: t.Array(t.Object({ index: t.Optional(nonNegative), path: t.String(), message: t.String() })),
+    errors: t.Array(
+      t.Object({
+        index: t.Optional(nonNegative),
+        in: t.Optional(t.Literal("ops")),
+        namespace: t.Optional(t.String()),
+        key: t.Optional(t.String()),
+        path: t.String(),
+        message: t.String(),
+      }),
+    ),
   }),
   RATE_LIMITED: t.Object({ retryAfterSeconds: t.Integer({ minimum: 1 }) }),
   UNAVAILABLE: t.Object({ pending: t.Array(t.String()) }),

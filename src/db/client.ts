@@ -60,6 +60,7 @@ const OUTCOME_END_AFTER_MS = 1_000;
 
 const UNBOUNDED: ReadonlySet<QueryName> = new Set([
   "ttl.sweep",
+  "idempotency.sweep",
   "ttl.pending",
   "installs.reconcile",
   "records.canonical_pending",

@@ -22,6 +22,7 @@ export const QUERY_NAMES = [
   "records.get",
   "records.list",
   "records.state",
+  "records.state_values",
   "records.upsert",
   "records.delete",
   "records.canonical_pending",
@@ -44,6 +45,9 @@ export const QUERY_NAMES = [
   "transactions.ordered_scan",
   "ratelimit.lease",
   "ratelimit.give_back",
+  "idempotency.get",
+  "idempotency.put",
+  "idempotency.sweep",
 ] as const;
 
 export type QueryName = (typeof QUERY_NAMES)[number];

@@ -30,6 +30,13 @@ export function refuseDeclaredOversize(request: Request, maxBytes: number): void
 // too deep is named by its index; anything deeper is refused before it is parsed.
 const MAX_BODY_DEPTH = 32 + 3 + 1;
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+/** PATCH takes a JSON Merge Patch (RFC 7396) as its own type, or as plain JSON. */
+export const MERGE_PATCH_TYPE = /^application\/(merge-patch\+)?json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+// the body's text as it was sent, for what must compare two requests (an idempotency key's)
+const rawTexts = new WeakMap<Request, string>();
+/** The text of the body read for this request ("" when none was read). */
+export const rawBodyOf = (request: Request): string => rawTexts.get(request) ?? "";
 
 /** The deepest nesting of arrays/objects in JSON text, strings skipped; stops past `limit`.
  * A string is skipped with indexOf (native) rather than character by character: the text
@@ -95,13 +102,25 @@ async function readText(request: Request, maxBytes: number, read?: (bytes: numbe
   return parts.length === 1 ? (parts[0] as string) : parts.join("");
 }
 
-/** The request's JSON body; `read` is told its byte length once it is read whole. */
-export async function readJson(request: Request, maxBytes: number, read?: (bytes: number) => void): Promise<unknown> {
+/** The request's JSON body, of a content type `accept` matches; `read` is told its byte
+ * length once it is read whole. */
+export async function readJson(
+  request: Request,
+  maxBytes: number,
+  accept: RegExp = JSON_TYPE,
+  read?: (bytes: number) => void,
+): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
-  if (!JSON_TYPE.test(type.trim())) {
-    throw fail("UNSUPPORTED_MEDIA_TYPE", "the request body must be sent as application/json");
+  if (!accept.test(type.trim())) {
+    throw fail(
+      "UNSUPPORTED_MEDIA_TYPE",
+      accept === JSON_TYPE
+        ? "the request body must be sent as application/json"
+        : "the request body must be sent as application/merge-patch+json or application/json",
+    );
   }
   const text = await readText(request, maxBytes, read);
+  rawTexts.set(request, text);
   // a large body is checked and parsed in turns of the event loop of their own
   const big = text.length > BYTES_PER_TURN;
   if (big) await nextTurn();

@@ -12,7 +12,7 @@ function withMaxItems<T extends TSchema>(schema: T, maxItems: number): T {
   const copy = CloneType(schema);
   const visit = (node: Node) => {
     for (const variant of node.anyOf ?? []) visit(variant);
-    for (const name of ["items", "keys"]) {
+    for (const name of ["items", "keys", "ops", "checks"]) {
       const list = node.properties?.[name];
       if (list?.type === "array") list.maxItems = maxItems;
     }
@@ -36,4 +36,5 @@ export const limitedBodies = (limits: Limits) => ({
   bulkDelete: withMaxItems(S.BulkDeleteBody, limits.maxBulkKeys),
   schema: withMaximum(S.SchemaBody, "maxValueBytes", limits.maxValueBytes),
   limits: S.LimitsBody,
+  atomic: withMaxItems(S.AtomicEnvelope, limits.maxBulkItems),
 });

@@ -1,9 +1,10 @@
 // bulk-get, bulk-put, bulk-delete. The writes are all or nothing: many-op requests through
 // the write pipeline (pipeline.ts), their refusals naming every failing item by index.
 import type { Database } from "../db/client.ts";
+import { type Remember, rememberVia } from "./idempotency.ts";
 import type { Install } from "./install.ts";
 import { checkBulkKeys, prepareWriteItems, putOps, type WriteItem } from "./items.ts";
-import { runWrite } from "./pipeline.ts";
+import { runWrite, type WriteResult } from "./pipeline.ts";
 import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
 import { refusalOfMany } from "./refusals.ts";
 import { type CleanupObserver, ignoreCleanup } from "./ttl.ts";
@@ -54,9 +55,23 @@ export async function bulkPut(
   namespace: string,
   items: readonly WriteItem[],
   observe: CleanupObserver = ignoreCleanup,
-) {
+  remember?: Remember<BulkPutResult>,
+): Promise<BulkPutResult> {
   const ops = putOps(namespace, prepareWriteItems(items, true));
-  const result = await runWrite(db, defaults, install, { ops, trigger: "bulk_put" }, observe);
+  const result = await runWrite(
+    db,
+    defaults,
+    install,
+    { ops, trigger: "bulk_put" },
+    observe,
+    rememberVia(remember, bulkPutOf),
+  );
+  return bulkPutOf(result);
+}
+
+type BulkPutResult = { items: Array<{ key: string; revision: number; created: boolean; expiresAt: string | null }> };
+
+function bulkPutOf(result: WriteResult): BulkPutResult {
   if (!result.ok) throw refusalOfMany(result.refusal, "written");
   return {
     items: result.results.map((r) => ({
@@ -78,7 +93,8 @@ export async function bulkDelete(
   install: Install,
   namespace: string,
   items: readonly BulkDeleteItem[],
-) {
+  remember?: Remember<{ deleted: number }>,
+): Promise<{ deleted: number }> {
   const keys = checkBulkKeys(items.map((i) => i.key));
   const ops = keys.map((key, index) => ({
     op: "delete" as const,
@@ -86,7 +102,9 @@ export async function bulkDelete(
     key,
     ifRevision: items[index]?.ifRevision,
   }));
-  const result = await runWrite(db, defaults, install, { ops }, ignoreCleanup);
-  if (!result.ok) throw refusalOfMany(result.refusal, "deleted");
-  return { deleted: result.results.filter((r) => r.deleted).length };
+  const deletedOf = (result: WriteResult) => {
+    if (!result.ok) throw refusalOfMany(result.refusal, "deleted");
+    return { deleted: result.results.filter((r) => r.deleted).length };
+  };
+  return deletedOf(await runWrite(db, defaults, install, { ops }, ignoreCleanup, rememberVia(remember, deletedOf)));
 }

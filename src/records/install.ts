@@ -1,6 +1,9 @@
 // The install a request acts for, and the transaction every write of it runs in.
 import type { Database, Queryable } from "../db/client.ts";
 import { fail } from "../errors.ts";
+import { keep, lookUp, type Remember, replayOf } from "./idempotency.ts";
+
+export type { Remember } from "./idempotency.ts";
 
 export type Install = Readonly<{ tenantId: string; extensionId: string; installId: string }>;
 
@@ -25,17 +28,25 @@ export async function writeInInstall<T>(
   db: Database,
   install: Install,
   work: (q: Queryable, lock: Promise<UsageRow>) => Promise<T>,
+  remember?: Remember<T>,
 ): Promise<T> {
   return db.transaction(async (q) => {
-    const lock = q
-      .run<UsageRow>("installs.lock", [install.installId, install.tenantId, install.extensionId])
-      .then((rows) => {
-        if (rows[0] === undefined) throw fail("FORBIDDEN", "this install belongs to another tenant");
-        return rows[0];
-      });
+    const locking = q.run<UsageRow>("installs.lock", [install.installId, install.tenantId, install.extensionId]);
+    // with an Idempotency-Key, its kept answer is read right behind the lock (pipelined): the
+    // work sees the lock only once the key is known to be new, so a repeat never writes
+    const kept = remember === undefined ? undefined : lookUp(q, install, remember.key);
+    kept?.catch(() => {});
+    const lock = locking.then(async (rows) => {
+      if (rows[0] === undefined) throw fail("FORBIDDEN", "this install belongs to another tenant");
+      const [entry] = (await kept) ?? [];
+      if (entry !== undefined && remember !== undefined) throw replayOf(entry, remember.hash);
+      return rows[0];
+    });
     const [locked, done] = await Promise.allSettled([lock, work(q, lock)]);
     if (locked.status === "rejected") throw locked.reason;
     if (done.status === "rejected") throw done.reason;
+    // kept in the write's transaction: one round trip more, before COMMIT
+    if (remember !== undefined) await keep(q, install, remember, done.value);
     return done.value;
   });
 }

@@ -1,5 +1,6 @@
 // The install's namespaces: what they hold, and deleting one whole.
 import type { Database } from "../db/client.ts";
+import type { Remember } from "./idempotency.ts";
 import { account, type Install, writeInInstall } from "./install.ts";
 
 type NamespaceRow = { namespace: string; record_count: number; bytes_used: number };
@@ -20,15 +21,25 @@ type DeletedRow = { deleted: number; rows: number; bytes: number };
  * The delete is one change and takes one revision, whatever it deleted (a change feed shows
  * it as one namespace_deleted); deleting nothing changes nothing and takes none.
  */
-export async function deleteNamespace(db: Database, install: Install, namespace: string) {
-  return writeInInstall(db, install, async (q, lock) => {
-    const pending = q.run<DeletedRow>("namespaces.delete", [install.installId, install.tenantId, namespace]);
-    const usage = await lock;
-    const [row] = await pending;
-    if (row === undefined) throw new Error("namespaces.delete returned no row");
-    if (row.rows > 0) {
-      await account(q, install, { bytes: -row.bytes, records: -row.rows, lastRevision: usage.last_revision + 1 });
-    }
-    return { deleted: row.deleted };
-  });
+export async function deleteNamespace(
+  db: Database,
+  install: Install,
+  namespace: string,
+  remember?: Remember<{ deleted: number }>,
+): Promise<{ deleted: number }> {
+  return writeInInstall(
+    db,
+    install,
+    async (q, lock) => {
+      const pending = q.run<DeletedRow>("namespaces.delete", [install.installId, install.tenantId, namespace]);
+      const usage = await lock;
+      const [row] = await pending;
+      if (row === undefined) throw new Error("namespaces.delete returned no row");
+      if (row.rows > 0) {
+        await account(q, install, { bytes: -row.bytes, records: -row.rows, lastRevision: usage.last_revision + 1 });
+      }
+      return { deleted: row.deleted };
+    },
+    remember,
+  );
 }

@@ -26,15 +26,21 @@ import type { Database, Queryable } from "../db/client.ts";
 import type { CleanupTrigger } from "../metrics.ts";
 import { BYTES_PER_TURN, MS_PER_TURN, nextTurn } from "../turns.ts";
 import { chargeValidation } from "../work-meter.ts";
-import { account, type Install, type UsageRow, writeInInstall } from "./install.ts";
+import { rememberVia } from "./idempotency.ts";
+import { account, type Install, type Remember, type UsageRow, writeInInstall } from "./install.ts";
+import { increment, mergePatch } from "./merge.ts";
 import {
+  type CheckOp,
   type Checks,
+  type ConflictOp,
   decide,
   type NamespaceSettings,
   type Op,
   type OpOutcome,
   type Plan,
+  type PutOp,
   type Refusal,
+  type Revisions,
   type State,
   tooLarge,
 } from "./plan.ts";
@@ -42,16 +48,35 @@ import { validatorFor, violations } from "./schemas.ts";
 import type { CleanupObserver } from "./ttl.ts";
 import { type LimitDefaults, limitsOf } from "./usage.ts";
 import type { SchemaLimits } from "./validator.ts";
+import { prepareValue } from "./values.ts";
+
+/** A JSON Merge Patch of the stored value (PATCH, an atomic merge): on null when absent,
+ * unless mustExist (PATCH: absent is a 404). */
+export type MergeOp = {
+  op: "merge";
+  namespace: string;
+  key: string;
+  patch: unknown;
+  ifRevision?: number;
+  mustExist?: boolean;
+};
+/** An increment of the number at a JSON Pointer (already split into its tokens). */
+export type IncrementOp = { op: "increment"; namespace: string; key: string; path: readonly string[]; by: number };
+/** What a request asks: ops of the plan, and ops whose value is computed from the stored
+ * one under the install's lock before the plan is decided. */
+export type RequestOp = Op | MergeOp | IncrementOp;
 
 export type WriteRequest = {
-  ops: readonly Op[];
+  ops: readonly RequestOp[];
   /** the cleanup trigger under which expired rows replaced by put ops are counted (a
    * request with put ops names one) */
   trigger?: CleanupTrigger;
+  /** one revision per change, or one shared by every key written (atomic) */
+  revisions?: Revisions;
 };
 
-/** What a put op wrote, as records.upsert returns it. */
-export type WrittenRow = { expiresAt: Date | null; createdAt: Date; updatedAt: Date };
+/** What a put op wrote, as records.upsert returns it, and the value's JSON text. */
+export type WrittenRow = { expiresAt: Date | null; createdAt: Date; updatedAt: Date; valueJson: string };
 export type OpResult = OpOutcome & { written?: WrittenRow };
 
 export type WriteResult = { ok: true; results: OpResult[] } | { ok: false; refusal: Refusal };
@@ -66,6 +91,7 @@ type StateRow = {
   default_ttl_seconds: number | null;
   max_value_bytes: number | null;
 };
+type ValuedStateRow = StateRow & { value: string | null; expires_at: Date | null };
 type UpsertRow = {
   namespace: string;
   key: string;
@@ -111,8 +137,12 @@ function checkOf(install: Install, validate: ValidateFunction) {
 /** Validates the values the put ops write to `namespace`, in turns of the event loop of at
  * most MS_PER_TURN: a bulk of 500 values at the 50 ms bound is 25 s of CPU, and the other
  * installs' requests are served between values. */
-async function validateInTurns(ops: readonly Op[], namespace: string, check: (value: unknown) => Violation[]) {
-  const results = new Map<unknown, Violation[]>();
+async function validateInTurns(
+  ops: readonly Op[],
+  namespace: string,
+  check: (value: unknown) => Violation[],
+  results = new Map<unknown, Violation[]>(),
+) {
   let turn = performance.now();
   for (const op of ops) {
     if (op.op !== "put" || op.namespace !== namespace || results.has(op.parsed)) continue;
@@ -185,14 +215,13 @@ async function checksFor(
     lastVersions.set(versionKey(install, namespace), version);
     if (version === null) continue;
     const known = early.get(namespace);
-    const results =
-      known?.version === version
-        ? known.results
-        : await validateInTurns(
-            ops,
-            namespace,
-            checkOf(install, await validatorFor(q, limits, install, namespace, version)),
-          );
+    const results = new Map(known?.version === version ? known.results : []);
+    // values validated here: all of them when the schema changed since, else only those
+    // derived under the lock (a merge, an increment)
+    if (ops.some((op) => op.op === "put" && op.namespace === namespace && !results.has(op.parsed))) {
+      const check = checkOf(install, await validatorFor(q, limits, install, namespace, version));
+      await validateInTurns(ops, namespace, check, results);
+    }
     checks.set(namespace, (value) => {
       const found = results.get(value);
       if (found === undefined) throw new Error("a value reached decide() without being validated");
@@ -202,64 +231,129 @@ async function checksFor(
   return checks;
 }
 
+const isDerived = (op: RequestOp): op is MergeOp | IncrementOp => op.op === "merge" || op.op === "increment";
+
+/**
+ * The ops of the plan for a request, its merges and increments computed from the values
+ * stored now (read under the install's lock, so nothing changes them before commit). A
+ * merge or increment of a live record keeps its expiry; one that creates the record takes
+ * the namespace's default TTL, as a write without one does.
+ */
+export function resolveOps(ops: readonly RequestOp[], rows: readonly ValuedStateRow[] | undefined): Op[] {
+  return ops.map((op, index): Op => {
+    if (!isDerived(op)) return op;
+    const row = rows?.[index];
+    const live = row?.live === true && row.value !== null;
+    const stored: unknown = live ? JSON.parse(row.value as string) : undefined;
+    const ifRevision = op.op === "merge" ? op.ifRevision : undefined;
+    if (op.op === "merge" && op.mustExist === true && !live) {
+      return { op: "check", namespace: op.namespace, key: op.key, ifRevision, mustExist: true } satisfies CheckOp;
+    }
+    let value: unknown;
+    if (op.op === "merge") value = mergePatch(live ? stored : null, op.patch);
+    else {
+      const result = increment(stored, op.path, op.by);
+      if (!result.ok) {
+        return { op: "conflict", namespace: op.namespace, key: op.key, ...result.conflict } satisfies ConflictOp;
+      }
+      value = result.value;
+    }
+    const put: PutOp = {
+      op: "put",
+      namespace: op.namespace,
+      key: op.key,
+      parsed: value,
+      value: prepareValue(op.key, value, Number.POSITIVE_INFINITY, "value"),
+      ttl: null,
+      expiresAt: live ? (row.expires_at?.toISOString() ?? null) : null,
+      ...(live ? { keepExpiry: true } : {}),
+      ...(ifRevision === undefined ? {} : { ifRevision }),
+    };
+    return put;
+  });
+}
+
 export async function runWrite(
   db: Database,
   defaults: LimitDefaults,
   install: Install,
   request: WriteRequest,
   observe: CleanupObserver,
+  remember?: Remember<WriteResult>,
 ): Promise<WriteResult> {
-  const { ops } = request;
-  const stateParams = [install.installId, install.tenantId, ops.map((op) => op.namespace), ops.map((op) => op.key)];
+  const requested = request.ops;
+  const derived = requested.some(isDerived);
+  const stateParams = [
+    install.installId,
+    install.tenantId,
+    requested.map((op) => op.namespace),
+    requested.map((op) => op.key),
+  ];
   // 413 comes before every decision taken under the lock (and before a 403 for an install
   // of another tenant): when a value is over the service's limit, one read of the
   // namespaces' limits names every value over them, without the install's lock
-  if (ops.some((op) => op.op === "put" && op.value.valueBytes > defaults.maxValueBytes)) {
+  const given = requested.filter((op): op is Op => !isDerived(op));
+  if (given.some((op) => op.op === "put" && op.value.valueBytes > defaults.maxValueBytes)) {
     const rows = await db.run<StateRow>("records.state", stateParams);
-    const refusal = tooLarge(ops, namespacesOf(rows), limitsOf(undefined, defaults));
+    // a merge or increment has no value before the lock: it is sized under it
+    const early = requested.map(
+      (op): Op => (isDerived(op) ? { op: "check", namespace: op.namespace, key: op.key } : op),
+    );
+    const refusal = tooLarge(early, namespacesOf(rows), limitsOf(undefined, defaults));
     if (refusal !== undefined) return { ok: false, refusal };
   }
 
-  const early = await validateEarly(db, defaults, install, ops);
+  // a merge or increment has no value before the lock: validated under it
+  const early = await validateEarly(db, defaults, install, given);
   let cleaned = { replaced: 0, swept: 0 };
   try {
-    const results = await writeInInstall(db, install, async (q, lock) => {
-      const readState = () => q.run<StateRow>("records.state", stateParams);
-      const statePending = readState(); // sent together with the lock
-      const usage: UsageRow = await lock;
-      const rows = await statePending;
-      const limits = limitsOf(usage, defaults);
-      const namespaces = namespacesOf(rows);
-      const checks =
-        tooLarge(ops, namespaces, limits) === undefined
-          ? await checksFor(q, defaults, install, ops, namespaces, early)
-          : new Map();
-      const stateOf = (stored: readonly StateRow[], swept: SweepRow | undefined): State => ({
-        stored: stored.map((r) => ({ revision: r.revision, sizeBytes: r.size_bytes, live: r.live })),
-        namespaces,
-        usage: {
-          bytes: usage.bytes_used - (swept?.bytes ?? 0),
-          records: usage.record_count - (swept?.cleaned ?? 0),
-          // each row swept took a revision
-          lastRevision: usage.last_revision + (swept?.cleaned ?? 0),
-        },
-        limits,
-        swept: swept !== undefined,
-      });
+    const results = await writeInInstall(
+      db,
+      install,
+      async (q, lock) => {
+        const readState = () =>
+          derived
+            ? q.run<ValuedStateRow>("records.state_values", stateParams)
+            : q.run<ValuedStateRow>("records.state", stateParams);
+        const statePending = readState(); // sent together with the lock
+        const usage: UsageRow = await lock;
+        const rows = await statePending;
+        const ops = derived ? resolveOps(requested, rows) : (requested as readonly Op[]);
+        const limits = limitsOf(usage, defaults);
+        const namespaces = namespacesOf(rows);
+        const checks =
+          tooLarge(ops, namespaces, limits) === undefined
+            ? await checksFor(q, defaults, install, ops, namespaces, early)
+            : new Map();
+        const stateOf = (stored: readonly StateRow[], swept: SweepRow | undefined): State => ({
+          stored: stored.map((r) => ({ revision: r.revision, sizeBytes: r.size_bytes, live: r.live })),
+          namespaces,
+          usage: {
+            bytes: usage.bytes_used - (swept?.bytes ?? 0),
+            records: usage.record_count - (swept?.cleaned ?? 0),
+            // each row swept took a revision
+            lastRevision: usage.last_revision + (swept?.cleaned ?? 0),
+          },
+          limits,
+          swept: swept !== undefined,
+        });
 
-      let swept: SweepRow | undefined;
-      let decision = decide(ops, stateOf(rows, undefined), checks);
-      if (decision.kind === "sweep") {
-        [swept] = await q.run<SweepRow>("installs.sweep_expired", [install.installId, install.tenantId]);
-        swept ??= { cleaned: 0, bytes: 0, last_revision: usage.last_revision };
-        decision = decide(ops, stateOf(await readState(), swept), checks);
-      }
-      if (decision.kind === "refuse") throw new Refused(decision.refusal);
-      if (decision.kind === "sweep") throw new Error("the write pipeline asked to sweep twice");
-      const applied = await apply(q, install, decision.plan, swept);
-      cleaned = { replaced: decision.plan.replacedExpired, swept: swept?.cleaned ?? 0 };
-      return applied;
-    });
+        let swept: SweepRow | undefined;
+        let decision = decide(ops, stateOf(rows, undefined), checks, request.revisions);
+        if (decision.kind === "sweep") {
+          [swept] = await q.run<SweepRow>("installs.sweep_expired", [install.installId, install.tenantId]);
+          swept ??= { cleaned: 0, bytes: 0, last_revision: usage.last_revision };
+          // the values cannot have changed (the lock is held); only expired rows are gone
+          decision = decide(ops, stateOf(await readState(), swept), checks, request.revisions);
+        }
+        if (decision.kind === "refuse") throw new Refused(decision.refusal);
+        if (decision.kind === "sweep") throw new Error("the write pipeline asked to sweep twice");
+        const applied = await apply(q, install, decision.plan, swept);
+        cleaned = { replaced: decision.plan.replacedExpired, swept: swept?.cleaned ?? 0 };
+        return applied;
+      },
+      rememberVia(remember, (results: OpResult[]): WriteResult => ({ ok: true, results })),
+    );
     if (request.trigger !== undefined) observe(request.trigger, install, cleaned.replaced);
     observe("quota", install, cleaned.swept);
     return { ok: true, results };
@@ -329,10 +423,15 @@ async function apply(q: Queryable, install: Install, plan: Plan, swept: SweepRow
     throw new Error("records.delete deleted other rows than the plan read under the install's lock");
   }
   const bySlot = new Map(written.map((r) => [slot(r.namespace, r.key), r]));
+  const texts = new Map(puts.map((p) => [slot(p.namespace, p.key), p.json]));
   return plan.outcomes.map((outcome) => {
     if (outcome.op !== "put") return outcome;
     const row = bySlot.get(slot(outcome.namespace, outcome.key));
     if (row === undefined) throw new Error("records.upsert did not write every item");
-    return { ...outcome, written: { expiresAt: row.expires_at, createdAt: row.created_at, updatedAt: row.updated_at } };
+    const json = texts.get(slot(outcome.namespace, outcome.key)) ?? "null";
+    return {
+      ...outcome,
+      written: { expiresAt: row.expires_at, createdAt: row.created_at, updatedAt: row.updated_at, valueJson: json },
+    };
   });
 }

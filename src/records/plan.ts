@@ -26,6 +26,9 @@ export type PutOp = {
   expiresAt: string | null;
   ifRevision?: number;
   ifAbsent?: boolean;
+  /** ttl and expiresAt are the stored record's expiry, kept as they are (a merge patch or an
+   * increment of a live record): no namespace default applies */
+  keepExpiry?: boolean;
 };
 export type DeleteOp = {
   op: "delete";
@@ -35,7 +38,28 @@ export type DeleteOp = {
   /** absent (or expired) is a 404, not a no-op (DELETE of one record) */
   mustExist?: boolean;
 };
-export type Op = PutOp | DeleteOp;
+/** A precondition that changes nothing (an atomic request's check): live at ifRevision, or
+ * absent with ifAbsent. */
+export type CheckOp = {
+  op: "check";
+  namespace: string;
+  key: string;
+  ifRevision?: number;
+  ifAbsent?: boolean;
+  /** absent (or expired) is a 404 (a PATCH of a record that is not there) */
+  mustExist?: boolean;
+};
+/** An op whose new value could not be computed from the stored one (an increment of a
+ * string): refused with a 409 once every precondition holds. */
+export type ConflictOp = {
+  op: "conflict";
+  namespace: string;
+  key: string;
+  reason: string;
+  message: string;
+  ifRevision?: number;
+};
+export type Op = PutOp | DeleteOp | CheckOp | ConflictOp;
 
 /** The row stored for an op's key when the state was read: live, expired, or none. */
 export type Stored = { revision: number | null; sizeBytes: number | null; live: boolean | null };
@@ -65,6 +89,7 @@ export type Refusal =
   | { kind: "too_large"; failed: Array<{ index: number; key: string; limit: number; size: number }> }
   | { kind: "schema"; errors: Array<{ index: number; path: string; message: string }> }
   | { kind: "precondition"; failed: Array<{ index: number; key: string; currentRevision: number | null }> }
+  | { kind: "conflict"; failed: Array<{ index: number; key: string; reason: string; message: string }> }
   | { kind: "not_found"; failed: Array<{ index: number; key: string }> }
   | { kind: "quota"; breach: QuotaBreach };
 
@@ -142,7 +167,7 @@ function deltaOf(ops: readonly Op[], stored: readonly Stored[], liveOnly: boolea
     if (op.op === "put") {
       bytes += op.value.sizeBytes - (size ?? 0);
       if (size === null) records += 1;
-    } else if (size !== null) {
+    } else if (op.op === "delete" && size !== null) {
       bytes -= size;
       records -= 1;
     }
@@ -150,8 +175,18 @@ function deltaOf(ops: readonly Op[], stored: readonly Stored[], liveOnly: boolea
   return { bytes, records };
 }
 
+/** How a plan numbers its changes: one revision per row changed (every request but an
+ * atomic one), or one new revision shared by every key the request writes (an atomic
+ * request: its keys change together). */
+export type Revisions = "per_change" | "shared";
+
 /** Decides a request on the state read under the install's lock. */
-export function decide(ops: readonly Op[], state: State, checks: Checks): Decision {
+export function decide(
+  ops: readonly Op[],
+  state: State,
+  checks: Checks,
+  revisions: Revisions = "per_change",
+): Decision {
   const refuse = (refusal: Refusal): Decision => ({ kind: "refuse", refusal });
 
   const large = tooLarge(ops, state.namespaces, state.limits);
@@ -169,15 +204,20 @@ export function decide(ops: readonly Op[], state: State, checks: Checks): Decisi
     const ok =
       op.ifRevision !== undefined
         ? current === op.ifRevision
-        : op.op === "put" && op.ifAbsent === true
+        : (op.op === "put" || op.op === "check") && op.ifAbsent === true
           ? current === null
           : true;
     return ok ? [] : [{ index, key: op.key, currentRevision: current }];
   });
   if (failed.length > 0) return refuse({ kind: "precondition", failed });
 
+  const conflicts = ops.flatMap((op, index) =>
+    op.op === "conflict" ? [{ index, key: op.key, reason: op.reason, message: op.message }] : [],
+  );
+  if (conflicts.length > 0) return refuse({ kind: "conflict", failed: conflicts });
+
   const missing = ops.flatMap((op, index) =>
-    op.op === "delete" && op.mustExist === true && currentOf(state.stored[index]) === null
+    (op.op === "delete" || op.op === "check") && op.mustExist === true && currentOf(state.stored[index]) === null
       ? [{ index, key: op.key }]
       : [],
   );
@@ -196,10 +236,10 @@ export function decide(ops: readonly Op[], state: State, checks: Checks): Decisi
     return { kind: "sweep" };
   }
 
-  return { kind: "apply", plan: planOf(ops, state, delta) };
+  return { kind: "apply", plan: planOf(ops, state, delta, revisions) };
 }
 
-function planOf(ops: readonly Op[], state: State, delta: Plan["delta"]): Plan {
+function planOf(ops: readonly Op[], state: State, delta: Plan["delta"], revisions: Revisions): Plan {
   const plan: Plan = {
     puts: [],
     deletes: [],
@@ -208,13 +248,23 @@ function planOf(ops: readonly Op[], state: State, delta: Plan["delta"]): Plan {
     lastRevision: state.usage.lastRevision,
     replacedExpired: 0,
   };
+  const shared = state.usage.lastRevision + 1;
+  const next = () => {
+    if (revisions === "per_change") return ++plan.lastRevision;
+    plan.lastRevision = shared;
+    return shared;
+  };
   ops.forEach((op, index) => {
     const s = state.stored[index];
     const live = s?.live === true;
     const outcome = { op: op.op, namespace: op.namespace, key: op.key };
-    if (op.op === "put") {
+    if (op.op === "check") {
+      plan.outcomes.push({ ...outcome, revision: null, created: false, deleted: false });
+    } else if (op.op === "conflict") {
+      throw new Error("a conflicting op reached the plan");
+    } else if (op.op === "put") {
       if (s?.live === false) plan.replacedExpired += 1;
-      const revision = ++plan.lastRevision;
+      const revision = next();
       const defaultTtl = state.namespaces.get(op.namespace)?.defaultTtlSeconds ?? null;
       plan.puts.push({
         namespace: op.namespace,
@@ -222,14 +272,14 @@ function planOf(ops: readonly Op[], state: State, delta: Plan["delta"]): Plan {
         json: op.value.json,
         sizeBytes: op.value.sizeBytes,
         revision,
-        ttl: op.ttl ?? (op.expiresAt === null ? defaultTtl : null),
+        ttl: op.keepExpiry === true ? op.ttl : (op.ttl ?? (op.expiresAt === null ? defaultTtl : null)),
         expiresAt: op.expiresAt,
       });
       plan.outcomes.push({ ...outcome, revision, created: !live, deleted: false });
     } else if (s !== undefined && s.sizeBytes !== null) {
       // a stored row, live or expired, is deleted and takes a revision
       plan.deletes.push({ namespace: op.namespace, key: op.key, sizeBytes: s.sizeBytes });
-      plan.outcomes.push({ ...outcome, revision: ++plan.lastRevision, created: false, deleted: live });
+      plan.outcomes.push({ ...outcome, revision: next(), created: false, deleted: live });
     } else {
       plan.outcomes.push({ ...outcome, revision: null, created: false, deleted: false });
     }

@@ -3,10 +3,11 @@
 // refusals are rendered in the shapes of a request of one record. Round trips are counted
 // per operation.
 import type { Database } from "../db/client.ts";
+import { type Remember, rememberVia } from "./idempotency.ts";
 import { account, type Install } from "./install.ts";
 import { prepareWriteItems, putOps } from "./items.ts";
 import { decodeCursor, encodeCursor, prefixUpperBound } from "./keys.ts";
-import { runWrite } from "./pipeline.ts";
+import { type OpResult, runWrite, type WriteResult } from "./pipeline.ts";
 import { type ExpiryInput, type RecordMeta, type RecordRow, type StoredRecord, toMeta, toRecord } from "./record.ts";
 import { refusalOfOne } from "./refusals.ts";
 import { type CleanupObserver, ignoreCleanup } from "./ttl.ts";
@@ -43,23 +44,66 @@ export async function putRecord(
   body: WriteBody,
   precondition: Precondition,
   observe: CleanupObserver = ignoreCleanup,
+  remember?: Remember<{ created: boolean; record: RecordMeta }>,
 ): Promise<{ created: boolean; record: RecordMeta }> {
   const item = { ...body, key, ifRevision: precondition.ifMatch, ifAbsent: precondition.ifNoneMatch };
   const ops = putOps(namespace, prepareWriteItems([item], false));
-  const result = await runWrite(db, defaults, install, { ops, trigger: "put" }, observe);
+  const result = await runWrite(db, defaults, install, { ops, trigger: "put" }, observe, rememberVia(remember, putOf));
+  return putOf(result);
+}
+
+function writtenOne(result: WriteResult): OpResult & { written: NonNullable<OpResult["written"]>; revision: number } {
   if (!result.ok) throw refusalOfOne(result.refusal);
   const [written] = result.results;
   if (written?.written === undefined || written.revision === null) throw new Error("the write pipeline wrote nothing");
-  return {
-    created: written.created,
-    record: toMeta({
-      key,
-      revision: written.revision,
-      expires_at: written.written.expiresAt,
-      created_at: written.written.createdAt,
-      updated_at: written.written.updatedAt,
-    }),
-  };
+  return { ...written, written: written.written, revision: written.revision };
+}
+
+const rowOf = (written: ReturnType<typeof writtenOne>) => ({
+  key: written.key,
+  revision: written.revision,
+  expires_at: written.written.expiresAt,
+  created_at: written.written.createdAt,
+  updated_at: written.written.updatedAt,
+});
+
+function putOf(result: WriteResult): { created: boolean; record: RecordMeta } {
+  const written = writtenOne(result);
+  return { created: written.created, record: toMeta(rowOf(written)) };
+}
+
+function patchedOf(result: WriteResult): StoredRecord {
+  const written = writtenOne(result);
+  return { ...toMeta(rowOf(written)), valueJson: written.written.valueJson };
+}
+
+/**
+ * PATCH (JSON Merge Patch, RFC 7396): 4 round trips like a PUT (see pipeline.ts): the stored
+ * value is read with the state under the install's lock (records.state_values), so
+ * concurrent patches never lose an update. The merged value is sized, validated and charged
+ * like a PUT's and keeps the record's expiry. Absent or expired: 404; If-Match honoured.
+ */
+export async function patchRecord(
+  db: Database,
+  defaults: LimitDefaults,
+  install: Install,
+  namespace: string,
+  key: string,
+  patch: unknown,
+  ifMatch: number | undefined,
+  observe: CleanupObserver = ignoreCleanup,
+  remember?: Remember<StoredRecord>,
+): Promise<StoredRecord> {
+  const ops = [{ op: "merge" as const, namespace, key, patch, ifRevision: ifMatch, mustExist: true }];
+  const result = await runWrite(
+    db,
+    defaults,
+    install,
+    { ops, trigger: "put" },
+    observe,
+    rememberVia(remember, patchedOf),
+  );
+  return patchedOf(result);
 }
 
 /** DELETE: 4 round trips (see pipeline.ts). 404 when absent or expired; If-Match honoured. */
@@ -70,10 +114,13 @@ export async function deleteRecord(
   namespace: string,
   key: string,
   ifMatch: number | undefined,
+  remember?: Remember<void>,
 ): Promise<void> {
   const ops = [{ op: "delete" as const, namespace, key, ifRevision: ifMatch, mustExist: true }];
-  const result = await runWrite(db, defaults, install, { ops }, ignoreCleanup);
-  if (!result.ok) throw refusalOfOne(result.refusal);
+  const deleted = (result: WriteResult): void => {
+    if (!result.ok) throw refusalOfOne(result.refusal);
+  };
+  deleted(await runWrite(db, defaults, install, { ops }, ignoreCleanup, rememberVia(remember, deleted)));
 }
 
 export type ListOptions = {

@@ -7,6 +7,8 @@ import { summary, tooLargeOfMany, tooLargeOfOne } from "./items.ts";
 import type { Refusal } from "./plan.ts";
 import { quotaExceeded } from "./usage.ts";
 
+const conflictOf = (reason: string, message: string) => fail("CONFLICT", message, { reason });
+
 const SCHEMA_MESSAGE = "the value does not satisfy the namespace's schema; nothing was written";
 
 /** The error of a PUT or DELETE of one record. */
@@ -22,6 +24,8 @@ export function refusalOfOne(refusal: Refusal): AppError {
       return fail("REVISION_MISMATCH", "the record's revision does not match the precondition", {
         currentRevision: refusal.failed[0]?.currentRevision ?? null,
       });
+    case "conflict":
+      return conflictOf(refusal.failed[0]?.reason ?? "conflict", refusal.failed[0]?.message ?? "conflict");
     case "not_found":
       return fail("NOT_FOUND", "no such record");
     case "quota":
@@ -39,6 +43,11 @@ export function refusalOfMany(refusal: Refusal, done: "written" | "deleted"): Ap
       return fail("SCHEMA_VIOLATION", SCHEMA_MESSAGE, { errors: refusal.errors });
     case "precondition":
       return fail("REVISION_MISMATCH", `a precondition failed; nothing was ${done}`, { failed: refusal.failed });
+    case "conflict":
+      return fail("CONFLICT", `${summary(refusal.failed)}; nothing was ${done}`, {
+        reason: refusal.failed[0]?.reason ?? "conflict",
+        failed: refusal.failed,
+      });
     case "not_found":
       return fail("NOT_FOUND", `${summary(refusal.failed.map((f) => ({ ...f, message: "no such record" })))}`, {
         failed: refusal.failed,

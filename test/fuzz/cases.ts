@@ -191,6 +191,23 @@ function bodyFor(r: Rng, route: string): string {
       return r.chance(0.5) ? `{"keys":[${keys()}]}` : `{"items":[${items()}]}`;
     case "schema":
       return `{"jsonSchema":${r.pick(['{"type":"object"}', "true", '"x"', '{"$ref":"http://127.0.0.1:1/x"}', '{"type":1}', jsonValue(r)])}${r.chance(0.3) ? ',"defaultTtlSeconds":0' : ""}${r.chance(0.3) ? ',"maxValueBytes":1e400' : ""}}`;
+    case "patch":
+      return r.chance(0.5) ? `{"a":${jsonValue(r)},"b":null}` : jsonValue(r);
+    case "atomic": {
+      const op = () =>
+        r.pick([
+          `{"op":"set","namespace":"fz","key":${keyJson(r)},"value":${jsonValue(r)}}`,
+          `{"op":"delete","namespace":"fz","key":${keyJson(r)}}`,
+          `{"op":"increment","namespace":"fz","key":${keyJson(r)},"path":${r.pick(['""', '"/a/b"', '"a"', '"/~2"', '"/a~1b"', "1"])},"by":${r.pick(["1", "-0.5", "1e400", '"1"', "null"])}}`,
+          `{"op":"merge","namespace":${r.pick(['"fz"', '"-bad"', "1"])},"key":${keyJson(r)},"patch":${jsonValue(r)}}`,
+          `{"op":${r.pick(['"frob"', "null", "1"])}}`,
+          jsonValue(r),
+        ]);
+      const check = () =>
+        `{"namespace":"fz","key":${keyJson(r)},"revision":${r.pick(["null", "1", "0", '"1"', "1.5"])}}`;
+      const list = (n: number, f: () => string) => Array.from({ length: n }, f).join(",");
+      return `{${r.chance(0.5) ? `"checks":[${list(r.pick([0, 1, 2]), check)}],` : ""}"ops":[${list(r.pick([0, 1, 3, 501]), op)}]${r.chance(0.1) ? `,${field(r)}` : ""}}`;
+    }
     case "limits":
       return `{"maxBytes":${r.pick(["1", "null", "-1", '"1"', "1e400", "9007199254740993"])}${r.chance(0.5) ? `,"maxRecords":${r.pick(["0", "null", "1.5"])}` : ""}}`;
     default:
@@ -272,6 +289,8 @@ export function nextRequest(r: Rng, tokens: Tokens): RawRequest {
     ["GET", `/v1/namespaces/${ns}/records/${key}`, ""],
     ["PUT", `/v1/namespaces/${ns}/records/${key}`, "put"],
     ["DELETE", `/v1/namespaces/${ns}/records/${key}`, ""],
+    ["PATCH", `/v1/namespaces/${ns}/records/${key}`, "patch"],
+    ["POST", "/v1/atomic", "atomic"],
     ["GET", `/v1/namespaces/${ns}/records?${query(r)}`, ""],
     ["POST", `/v1/namespaces/${ns}/bulk-get`, "bulk-get"],
     ["POST", `/v1/namespaces/${ns}/bulk-put`, "bulk-put"],
@@ -305,7 +324,11 @@ export function nextRequest(r: Rng, tokens: Tokens): RawRequest {
   if (kind !== "" || r.chance(0.05)) {
     const text = r.chance(0.03) ? `{"value":"${"x".repeat(70_000)}"}` : bodyFor(r, kind);
     body = r.chance(0.3) ? mangle(r, text) : bytes(text);
-    const type = r.chance(0.8) ? "application/json" : r.pick(CONTENT_TYPES);
+    const type = r.chance(0.8)
+      ? kind === "patch" && r.chance(0.5)
+        ? "application/merge-patch+json"
+        : "application/json"
+      : r.pick(CONTENT_TYPES);
     if (type !== "") headers.push(["content-type", type]);
   }
   if (r.chance(0.1)) {
@@ -313,6 +336,7 @@ export function nextRequest(r: Rng, tokens: Tokens): RawRequest {
       r.pick<[string, string]>([
         ["if-match", r.pick(['"1"', 'W/"1"', "*", '"abc"', '"99999999999999999999"', '"1", "2"', ""])],
         ["if-none-match", r.pick(["*", '"1"', "x"])],
+        ["idempotency-key", r.pick(["fz-1", "fz-2", "", "bad key", "k".repeat(129), "\u00ff"])],
         ["x-request-id", r.pick(["id-1", "bad id", "x".repeat(200), "\u00ff"])],
         ["x-big", "h".repeat(r.pick([1000, 20_000, 200_000]))],
         ["content-length", "abc"],

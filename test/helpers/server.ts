@@ -66,8 +66,11 @@ export function client(base: string, token: string) {
     del: (ns: string, key: string, headers?: Record<string, string>) =>
       call("DELETE", rec(ns, key), undefined, headers),
     list: (ns: string, query = "") => call("GET", `/v1/namespaces/${ns}/records${query ? `?${query}` : ""}`),
-    bulk: (ns: string, op: "bulk-get" | "bulk-put" | "bulk-delete", body: unknown) =>
-      call("POST", `/v1/namespaces/${ns}/${op}`, body),
+    bulk: (ns: string, op: "bulk-get" | "bulk-put" | "bulk-delete", body: unknown, headers?: Record<string, string>) =>
+      call("POST", `/v1/namespaces/${ns}/${op}`, body, headers),
+    patch: (ns: string, key: string, body: unknown, headers?: Record<string, string>) =>
+      call("PATCH", rec(ns, key), body, { "content-type": "application/merge-patch+json", ...headers }),
+    atomic: (body: unknown, headers?: Record<string, string>) => call("POST", "/v1/atomic", body, headers),
   };
 }
 

@@ -130,6 +130,8 @@ const ROUTES: RouteCase[] = [
         [412, { method: "PUT", path: rec("put", "k"), body: { value: 3 }, headers: { "if-match": '"999999"' } }],
         [422, { method: "PUT", path: rec("strict", "k"), body: { value: 3 } }],
         [400, { method: "PUT", path: rec("put", "k"), body: { value: 1, extra: true } }],
+        [201, { method: "PUT", path: rec("put", "idem"), body: { value: 1 }, headers: { "idempotency-key": "c-put" } }],
+        [409, { method: "PUT", path: rec("put", "idem"), body: { value: 2 }, headers: { "idempotency-key": "c-put" } }],
       ];
     },
   },
@@ -145,6 +147,8 @@ const ROUTES: RouteCase[] = [
         [204, { method: "DELETE", path: rec("del", "k") }],
         [404, { method: "DELETE", path: rec("del", "k") }],
         [412, { method: "DELETE", path: rec("del", "kept"), headers: { "if-match": '"999999"' } }],
+        [204, { method: "DELETE", path: rec("del", "kept"), headers: { "idempotency-key": "c-del" } }],
+        [409, { method: "DELETE", path: rec("del", "other"), headers: { "idempotency-key": "c-del" } }],
       ];
     },
   },
@@ -198,6 +202,8 @@ const ROUTES: RouteCase[] = [
         ],
         [412, put("bput", [{ key: "a", value: 2, ifRevision: 999999 }])],
         [422, put("bstrict", [{ key: "a", value: 2 }])],
+        [200, { ...put("bput", [{ key: "i", value: 1 }]), headers: { "idempotency-key": "c-bput" } }],
+        [409, { ...put("bput", [{ key: "i", value: 2 }]), headers: { "idempotency-key": "c-bput" } }],
         [
           400,
           put("bput", [
@@ -220,6 +226,8 @@ const ROUTES: RouteCase[] = [
         [412, del({ items: [{ key: "a", ifRevision: 999999 }] })],
         [200, del({ keys: ["a", "b"] })],
         [400, del({ keys: [] })],
+        [200, { ...del({ keys: ["x"] }), headers: { "idempotency-key": "c-bdel" } }],
+        [409, { ...del({ keys: ["y"] }), headers: { "idempotency-key": "c-bdel" } }],
       ];
     },
   },
@@ -243,6 +251,52 @@ const ROUTES: RouteCase[] = [
       return [
         [200, { method: "DELETE", path: "/v1/namespaces/gone" }],
         [400, { method: "DELETE", path: "/v1/namespaces/-bad" }],
+        [200, { method: "DELETE", path: "/v1/namespaces/gone", headers: { "idempotency-key": "c-nsdel" } }],
+        [409, { method: "DELETE", path: "/v1/namespaces/other", headers: { "idempotency-key": "c-nsdel" } }],
+      ];
+    },
+  },
+  {
+    route: "PATCH /v1/namespaces/:ns/records/:key",
+    scope: "storage:write",
+    wrongScope: "storage:read",
+    valid: () => ({ method: "PATCH", path: rec("n", "k"), body: { a: 1 } }),
+    own: async ({ setup }) => {
+      await setup({ method: "PUT", path: "/v1/namespaces/pstrict/schema", body: { jsonSchema: { type: "object" } } });
+      await setup({ method: "PUT", path: rec("patch", "k"), body: { value: { a: 1 } } });
+      await setup({ method: "PUT", path: rec("pstrict", "k"), body: { value: { a: 1 } } });
+      return [
+        [200, { method: "PATCH", path: rec("patch", "k"), body: { b: 2 } }],
+        [404, { method: "PATCH", path: rec("patch", "absent"), body: { b: 2 } }],
+        [412, { method: "PATCH", path: rec("patch", "k"), body: { b: 3 }, headers: { "if-match": '"999999"' } }],
+        [422, { method: "PATCH", path: rec("pstrict", "k"), body: "1" }],
+        [400, { method: "PATCH", path: rec("patch", "k"), body: "{" }],
+        [200, { method: "PATCH", path: rec("patch", "k"), body: { c: 1 }, headers: { "idempotency-key": "c-patch" } }],
+        [409, { method: "PATCH", path: rec("patch", "k"), body: { c: 2 }, headers: { "idempotency-key": "c-patch" } }],
+      ];
+    },
+  },
+  {
+    route: "POST /v1/atomic",
+    scope: "storage:write",
+    wrongScope: "storage:read",
+    valid: () => ({ method: "POST", path: "/v1/atomic", body: { ops: [{ op: "delete", namespace: "n", key: "k" }] } }),
+    own: async ({ setup }) => {
+      await setup({ method: "PUT", path: "/v1/namespaces/astrict/schema", body: stringsOnly });
+      await setup({ method: "PUT", path: rec("atomic", "s"), body: { value: "text" } });
+      const atomic = (body: unknown): Req => ({ method: "POST", path: "/v1/atomic", body });
+      return [
+        [200, atomic({ ops: [{ op: "increment", namespace: "atomic", key: "n", by: 1 }] })],
+        [
+          412,
+          atomic({
+            checks: [{ namespace: "atomic", key: "s", revision: null }],
+            ops: [{ op: "delete", namespace: "atomic", key: "x" }],
+          }),
+        ],
+        [409, atomic({ ops: [{ op: "increment", namespace: "atomic", key: "s", by: 1 }] })],
+        [422, atomic({ ops: [{ op: "set", namespace: "astrict", key: "k", value: 1 }] })],
+        [400, atomic({ ops: [{ op: "frob", namespace: "atomic", key: "k" }] })],
       ];
     },
   },

@@ -174,7 +174,7 @@ describe("errors", () => {
       ["GET", "/nope"],
       ["GET", "/v1"],
       ["POST", PATH],
-      ["PATCH", PATH],
+      ["PATCH", "/v1/namespaces/ns/records"],
       ["GET", "/v1/namespaces/ns/bulk-get"],
       ["GET", "/v2/namespaces/ns/records/k"],
     ] as const) {

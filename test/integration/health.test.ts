@@ -64,6 +64,7 @@ test("/openapi.json documents every route, with the request body schemas", async
       "/v1/namespaces/{ns}/records/{key}",
       "/v1/namespaces/{ns}/schema",
       "/v1/usage",
+      "/v1/atomic",
       "/admin/v1/tenants/{tid}/installs/{iid}/usage",
       "/admin/v1/tenants/{tid}/installs/{iid}/limits",
       "/admin/v1/tenants/{tid}/installs/{iid}",
@@ -76,4 +77,11 @@ test("/openapi.json documents every route, with the request body schemas", async
   expect(schema.required).toContain("value");
   expect(schema.additionalProperties).toBe(false);
   expect(Object.keys(schema.properties).sort()).toEqual(["expiresAt", "ttlSeconds", "value"]);
+  // PATCH takes any JSON value (a merge patch); atomic documents every check and op
+  expect(doc.paths["/v1/namespaces/{ns}/records/{key}"].patch).toBeDefined();
+  const atomic = doc.paths["/v1/atomic"].post.requestBody.content["application/json"].schema;
+  expect(Object.keys(atomic.properties).sort()).toEqual(["checks", "ops"]);
+  expect(
+    atomic.properties.ops.items.anyOf.map((v: { properties: { op: { const: string } } }) => v.properties.op.const),
+  ).toEqual(["set", "delete", "increment", "merge"]);
 });

@@ -115,6 +115,9 @@ describe("load sub-scenarios, end to end", () => {
           "300",
           "--keys",
           "2",
+          // a share of the operations as /v1/atomic requests (increment + merge)
+          "--atomic-share",
+          "0.3",
           "--out",
           out,
           "--no-progress",
@@ -129,6 +132,7 @@ describe("load sub-scenarios, end to end", () => {
       expect([...TypeCompiler.Compile(ReportSchema).Errors(report)].map((e) => e.path)).toEqual([]);
       expect(report.target.mode).toBe("postgres");
       expect(report.subScenarios[0].server.rssMaxMiB).toBeGreaterThan(0);
+      expect(JSON.stringify(report)).toContain('"atomic"');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 // Model-based property test: random sequences of puts, gets, deletes, bulk operations,
-// lists, namespace deletes, usage reads, quota changes, purges and TTL expiry run against the
+// lists, namespace deletes, usage reads, quota changes, purges, TTL expiry, merge patches and
+// atomic increments (some sent twice under one Idempotency-Key) run against the
 // service and the reference model (test/model), and every response must match.
 //
 // CI runs a short version. A longer one:

@@ -20,6 +20,10 @@ export type Command =
   | { op: "limits"; maxBytes?: number | null; maxRecords?: number | null }
   /** the admin purge (uninstall): the install is empty again, its counters go on */
   | { op: "purge" }
+  /** a JSON Merge Patch of one record; with idem, sent twice under one Idempotency-Key */
+  | { op: "patch"; ns: string; key: string; patch: Json; cond: "none" | "match" | "stale"; idem: boolean }
+  /** an atomic increment at "" or "/n"; with idem, sent twice under one Idempotency-Key */
+  | { op: "increment"; ns: string; key: string; path: "" | "/n"; by: number; idem: boolean }
   /** waits until every record written with a TTL has expired (at most ~1.5 s) */
   | { op: "expire" };
 
@@ -105,6 +109,34 @@ export const command: fc.Arbitrary<Command> = fc.oneof(
       op: fc.constant("limits" as const),
       maxBytes: limitValue([0, 40, 80, 160, 400]),
       maxRecords: limitValue([0, 1, 2, 3, 5]),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("patch" as const),
+      ns,
+      key,
+      patch: fc.oneof(
+        {
+          weight: 3,
+          arbitrary: fc.dictionary(fc.constantFrom("n", "x", "y"), fc.option(scalar, { nil: null }), { maxKeys: 2 }),
+        },
+        { weight: 1, arbitrary: scalar },
+      ),
+      cond: fc.constantFrom<"none" | "match" | "stale">("none", "none", "match", "stale"),
+      idem: fc.boolean(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("increment" as const),
+      ns,
+      key,
+      path: fc.constantFrom<"" | "/n">("", "/n"),
+      by: fc.integer({ min: -3, max: 3 }),
+      idem: fc.boolean(),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ op: "expire" as const }) },

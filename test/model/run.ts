@@ -83,6 +83,34 @@ function accept(
   });
 }
 
+let idemCounter = 0;
+
+/** Sends a write once, or (idem) twice under one fresh Idempotency-Key: the second answer is
+ * the first again (replayed when it was a 2xx), and the model applies it once. */
+async function once(idem: boolean, send: (headers: Record<string, string>) => Promise<Response>): Promise<Response> {
+  if (!idem) return send({});
+  const headers = { "idempotency-key": `model-${process.pid}-${idemCounter++}` };
+  const first = await send(headers);
+  const again = await send(headers);
+  expect([again.status, again.body]).toEqual([first.status, first.body]);
+  expect(again.headers.get("idempotent-replayed")).toBe(first.status < 300 ? "true" : null);
+  if (first.status < 300) expect(again.headers.get("etag")).toBe(first.headers.get("etag"));
+  return first;
+}
+
+const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
+  v !== null && v !== undefined && typeof v === "object" && !Array.isArray(v);
+
+function merged(target: Json, patch: Json): Json {
+  if (!isObject(patch)) return patch;
+  const out: { [key: string]: Json } = isObject(target) ? { ...target } : {};
+  for (const [name, member] of Object.entries(patch)) {
+    if (member === null) delete out[name];
+    else out[name] = merged(out[name] ?? null, member);
+  }
+  return out;
+}
+
 export async function step(t: Target, model: Model, cmd: Command, stats: Stats): Promise<void> {
   await settle(model, stats, cmd.op === "expire");
   stats.operations++;
@@ -262,6 +290,104 @@ export async function step(t: Target, model: Model, cmd: Command, stats: Stats):
       if (cmd.maxBytes !== undefined) model.limits.maxBytes = cmd.maxBytes;
       if (cmd.maxRecords !== undefined) model.limits.maxRecords = cmd.maxRecords;
       expect([res.status, res.body]).toEqual([200, model.effectiveLimits()]);
+      return;
+    }
+    case "patch": {
+      const item = resolve(model, cmd.ns, [cmd], now)[0] as Resolved<typeof cmd>;
+      const live = model.live(cmd.ns, cmd.key, now);
+      const floor = model.lastRevision;
+      const res = await once(cmd.idem, (idem) =>
+        t.call("PATCH", rec(cmd.ns, cmd.key), cmd.patch, {
+          ...idem,
+          ...(item.revision === undefined ? {} : { "if-match": `"${item.revision}"` }),
+        }),
+      );
+      if (item.revision !== undefined && live?.revision !== item.revision) {
+        return expectError(res, 412, "REVISION_MISMATCH", { currentRevision: live?.revision ?? null });
+      }
+      if (live === undefined) return expectError(res, 404, "NOT_FOUND");
+      const value = JSON.parse(JSON.stringify(merged(live.value, cmd.patch))) as Json;
+      const breach = model.quota(cmd.ns, [{ key: cmd.key, size: sizeOf(cmd.key, value) }], now);
+      if (breach !== undefined) return expectError(res, 403, "QUOTA_EXCEEDED", breach);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        key: cmd.key,
+        value,
+        revision: expect.any(Number),
+        expiresAt: live.expiresAtText,
+        createdAt: live.createdAt ?? expect.any(String),
+        updatedAt: expect.any(String),
+      });
+      expect(res.body.revision).toBeGreaterThan(floor);
+      expect(res.headers.get("etag")).toBe(`"${res.body.revision}"`);
+      model.write(cmd.ns, cmd.key, {
+        ...live,
+        value,
+        revision: res.body.revision,
+        size: sizeOf(cmd.key, value),
+        createdAt: res.body.createdAt,
+        updatedAt: res.body.updatedAt,
+      });
+      return;
+    }
+    case "increment": {
+      const live = model.live(cmd.ns, cmd.key, now);
+      const floor = model.lastRevision;
+      const res = await once(cmd.idem, (idem) =>
+        t.call(
+          "POST",
+          "/v1/atomic",
+          { ops: [{ op: "increment", namespace: cmd.ns, key: cmd.key, path: cmd.path, by: cmd.by }] },
+          idem,
+        ),
+      );
+      const current = live?.value;
+      let value: Json;
+      let conflict: string | undefined;
+      if (cmd.path === "") {
+        if (current === undefined) value = cmd.by;
+        else if (typeof current === "number") value = current + cmd.by;
+        else [value, conflict] = [null, "not_a_number"];
+      } else if (current !== undefined && !isObject(current)) {
+        [value, conflict] = [null, "not_an_object"];
+      } else {
+        const n = isObject(current) ? current.n : undefined;
+        if (n !== undefined && typeof n !== "number") [value, conflict] = [null, "not_a_number"];
+        else value = { ...(isObject(current) ? current : {}), n: (n ?? 0) + cmd.by };
+      }
+      if (conflict !== undefined) {
+        expect([res.status, res.body.error.code, res.body.error.details.reason]).toEqual([
+          409,
+          "CONFLICT",
+          "operation_conflict",
+        ]);
+        expect(res.body.error.details.failed).toEqual([
+          expect.objectContaining({ in: "ops", index: 0, reason: conflict }),
+        ]);
+        return;
+      }
+      value = JSON.parse(JSON.stringify(value)) as Json;
+      const breach = model.quota(cmd.ns, [{ key: cmd.key, size: sizeOf(cmd.key, value) }], now);
+      if (breach !== undefined) return expectError(res, 403, "QUOTA_EXCEEDED", breach);
+      expect(res.status).toBe(200);
+      const [got] = res.body.items;
+      expect(got).toEqual({
+        namespace: cmd.ns,
+        key: cmd.key,
+        revision: expect.any(Number),
+        created: live === undefined,
+        deleted: false,
+      });
+      expect(got.revision).toBeGreaterThan(floor);
+      model.write(cmd.ns, cmd.key, {
+        value,
+        revision: got.revision,
+        size: sizeOf(cmd.key, value),
+        expiresAt: live?.expiresAt ?? null,
+        expiresAtText: live?.expiresAtText ?? null,
+        createdAt: live?.createdAt,
+        updatedAt: undefined,
+      });
       return;
     }
     case "purge": {

@@ -16,6 +16,8 @@ export type ScenarioOptions = {
   warmupSec: number;
   maxInFlight: number;
   keysPerNamespace: number;
+  /** share (0–1) of crud-mix operations sent as one /v1/atomic request (default 0) */
+  atomicShare: number;
   scanRecords: number;
   walkRatePerSec: number;
   bulkBatch: number;

@@ -1,5 +1,7 @@
 // crud-mix: 70 % reads (get 60, list 5, bulk-get 5), 25 % writes (put), 5 % deletes, at a
-// fixed rate per install, open loop. The driver keeps a model of which keys are live, so
+// fixed rate per install, open loop. With --atomic-share F, that share of the operations is
+// instead one /v1/atomic request: an increment of the namespace's counter and a merge patch
+// into one of its keys, in one transaction. The driver keeps a model of which keys are live, so
 // every read asks for a key that exists and every delete for one that is there: a correct
 // server answers all of it without a single error.
 import { call, inBatches, recordPath } from "../client.ts";
@@ -8,7 +10,17 @@ import { derive } from "../random.ts";
 import { runOpenLoop, type Task } from "../schedule.ts";
 import { noUnexpectedStatus, type ScenarioContext, type ScenarioResult } from "./context.ts";
 
-export const CRUD_OPS = { get: "read", list: "read", "bulk-get": "read", put: "write", delete: "write" } as const;
+export const CRUD_OPS = {
+  get: "read",
+  list: "read",
+  "bulk-get": "read",
+  put: "write",
+  delete: "write",
+  atomic: "write",
+} as const;
+
+/** The key of each namespace's counter, which atomic requests increment. */
+const COUNTER_KEY = "atomic-counter";
 
 /** Values per fixture, built once: a put sends one of them, so the driver does no JSON work in the loop. */
 const POOL = 32;
@@ -82,6 +94,30 @@ export async function crudMix(ctx: ScenarioContext): Promise<ScenarioResult> {
     opsByInstall.set(install.installId, (opsByInstall.get(install.installId) ?? 0) + 1);
     const send = async (method: string, path: string, body?: string) =>
       (await call(ctx.target.url, await ctx.token(install), method, path, body)).code;
+
+    // drawn only when asked for, so runs without atomic requests keep their sequence
+    if (o.atomicShare > 0 && rnd.next() < o.atomicShare) {
+      const writable = keys.flatMap((k, n) => (k.live || k.busy === 0 ? [n] : []));
+      if (writable.length > 0) {
+        const n = rnd.pick(writable);
+        const k = keys[n] as KeyState;
+        k.busy++;
+        const body = JSON.stringify({
+          ops: [
+            { op: "increment", namespace: ns, key: COUNTER_KEY, path: "/hits", by: 1 },
+            { op: "merge", namespace: ns, key: keyOf(fixture, n), patch: { touched: i } },
+          ],
+        });
+        return {
+          op: "atomic",
+          run: async () => {
+            const code = await send("POST", "/v1/atomic", body).finally(() => k.busy--);
+            if (code === undefined) k.live = true;
+            return code;
+          },
+        };
+      }
+    }
 
     if (roll < 0.7 && live.length > 0) {
       if (roll < 0.6) {

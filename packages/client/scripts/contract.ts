@@ -30,7 +30,7 @@ const EXPORTED = {
   SchemaBody: S.SchemaBody,
   Schema: S.Schema,
   Usage: S.Usage,
-  MergePatch: S.MergePatch,
+  MergePatch: S.PatchBody,
   AtomicCheck: S.AtomicCheck,
   AtomicOp: S.AtomicOp,
   AtomicBody: S.AtomicBody,

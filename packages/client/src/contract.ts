@@ -128,11 +128,11 @@ export type Usage = {
   };
 };
 
-/** a JSON Merge Patch (RFC 7396) */
+/** a JSON Merge Patch (RFC 7396): null members remove, a non-object replaces the value */
 export type MergePatch = unknown;
 
 export type AtomicCheck = {
-  /** 1–63 characters: a letter or digit, then letters, digits, ., _ or - */
+  /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
   namespace: string;
   /** 1–512 bytes of UTF-8, no control characters, not . or .. */
   key: string;
@@ -143,7 +143,7 @@ export type AtomicCheck = {
 export type AtomicOp =
   | {
       op: "set";
-      /** 1–63 characters: a letter or digit, then letters, digits, ., _ or - */
+      /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
       namespace: string;
       /** 1–512 bytes of UTF-8, no control characters, not . or .. */
       key: string;
@@ -154,28 +154,29 @@ export type AtomicOp =
     }
   | {
       op: "delete";
-      /** 1–63 characters: a letter or digit, then letters, digits, ., _ or - */
+      /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
       namespace: string;
       /** 1–512 bytes of UTF-8, no control characters, not . or .. */
       key: string;
     }
   | {
       op: "increment";
-      /** 1–63 characters: a letter or digit, then letters, digits, ., _ or - */
+      /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
       namespace: string;
       /** 1–512 bytes of UTF-8, no control characters, not . or .. */
       key: string;
-      /** a JSON Pointer into the value; default "", the whole value */
+      /** a JSON Pointer (RFC 6901) into the value; "" (default): the value */
       path?: string;
-      /** a finite number */
+      /** a finite number added to the number at path */
       by: number;
     }
   | {
       op: "merge";
-      /** 1–63 characters: a letter or digit, then letters, digits, ., _ or - */
+      /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
       namespace: string;
       /** 1–512 bytes of UTF-8, no control characters, not . or .. */
       key: string;
+      /** RFC 7396 merge patch */
       patch: unknown;
     };
 
@@ -185,21 +186,21 @@ export type AtomicBody = {
 };
 
 export type AtomicResponse = {
-  /** in ops order; every written key gets the same new revision */
-  items: {
-    /** 1–63 characters: a letter or digit, then letters, digits, ., _ or - */
+  items: Array<{
+    /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
     namespace: string;
     /** 1–512 bytes of UTF-8, no control characters, not . or .. */
     key: string;
-    revision: number;
+    /** null: a delete that found nothing */
+    revision: number | null;
     created: boolean;
     deleted: boolean;
-  }[];
+  }>;
 };
 
 export type Change = {
   type: "put" | "delete" | "namespace_deleted";
-  /** 1–63 characters: a letter or digit, then letters, digits, ., _ or - */
+  /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
   namespace: string;
   /** 1–512 bytes of UTF-8, no control characters, not . or .. */
   key?: string;
@@ -241,20 +242,24 @@ export type ErrorCode =
 /** The `details` of each error code that carries some. */
 export type ErrorDetails = {
   INVALID_REQUEST: {
-    failed: {
+    failed: Array<{
       index: number;
       key?: string;
+      in?: "checks" | "ops";
+      namespace?: string;
       code: string;
       message: string;
-    }[];
+    }>;
   };
   INVALID_KEY: {
-    failed: {
+    failed: Array<{
       index: number;
       key?: string;
+      in?: "checks" | "ops";
+      namespace?: string;
       code: string;
       message: string;
-    }[];
+    }>;
   };
   QUOTA_EXCEEDED: {
     kind: "bytes" | "records";
@@ -265,6 +270,14 @@ export type ErrorDetails = {
   CONFLICT: {
     /** why the operation cannot apply, as a stable word */
     reason: string;
+    failed?: Array<{
+      index: number;
+      in?: "checks" | "ops";
+      namespace?: string;
+      key?: string;
+      reason: string;
+      message: string;
+    }>;
   };
   REVISION_MISMATCH:
     | {
@@ -274,6 +287,8 @@ export type ErrorDetails = {
         failed: Array<{
           index: number;
           key?: string;
+          in?: "checks" | "ops";
+          namespace?: string;
           currentRevision: number | null;
         }>;
       };
@@ -284,17 +299,22 @@ export type ErrorDetails = {
         size: number;
       }
     | {
-        failed: {
+        failed: Array<{
           index: number;
           key?: string;
+          in?: "checks" | "ops";
+          namespace?: string;
           limit: number;
           size: number;
           message: string;
-        }[];
+        }>;
       };
   SCHEMA_VIOLATION: {
     errors: {
       index?: number;
+      in?: "ops";
+      namespace?: string;
+      key?: string;
       path: string;
       message: string;
     }[];

@@ -7,14 +7,17 @@ import { S } from "../../contract/index.ts";
 import type { Database } from "../../db/client.ts";
 import { fail } from "../../errors.ts";
 import type { Metrics } from "../../metrics.ts";
+import { type AtomicResult, atomic } from "../../records/atomic.ts";
 import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import type { RecordMeta, StoredRecord } from "../../records/record.ts";
-import { deleteRecord, getRecord, listRecords, putRecord } from "../../records/records.ts";
+import { deleteRecord, getRecord, listRecords, patchRecord, putRecord } from "../../records/records.ts";
+import { valueProblem } from "../../records/values.ts";
 import { answers, BODY, documented, INSTALL, NAMESPACE, passedQuery } from "../answers.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { type Admission, admission as admissionMacro, type ItemCheck } from "../gate.ts";
+import { replying } from "../idempotency.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { limitedBodies } from "../limits.ts";
 import { jsonText, type Reply, send } from "../reply.ts";
@@ -43,6 +46,8 @@ const checkWrites: ItemCheck = (body, skip) => writeItemFaults((body as { items:
 // The errors each kind of route gives besides admission's (see answers.ts)
 const RECORD = [...NAMESPACE, "INVALID_KEY"] as const;
 const WRITE = ["QUOTA_EXCEEDED", "VALUE_TOO_LARGE", "SCHEMA_VIOLATION", "REVISION_MISMATCH"] as const;
+// a reused Idempotency-Key (any write), an op that cannot apply (atomic)
+const WRITES = ["CONFLICT"] as const;
 
 // Domain results as replies, one step each.
 
@@ -63,9 +68,13 @@ const writtenReply = (result: { created: boolean; record: RecordMeta }): Reply =
 });
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const noContent: Reply = { status: 204 };
+/** PATCH: the whole record, with its value as written, and its tag. */
+const patchedReply = (record: StoredRecord): Reply =>
+  jsonText(200, recordJson(record), { etag: etag(record.revision) });
 
 export function recordRoutes({ db, config, admission, metrics, sampleSweep }: RouteDeps) {
   const { limits } = config;
+  const keepFor = limits.idempotencyTtlSeconds;
   const observe = metrics.countCleanup;
   const body = limitedBodies(limits);
   const tags = ["records"];
@@ -91,13 +100,19 @@ export function recordRoutes({ db, config, admission, metrics, sampleSweep }: Ro
     .put(
       "/v1/namespaces/:ns/records/:key",
       async ({ request, body, set, install, namespace, key }) => {
-        const result = await putRecord(db, limits, install, namespace, key, body, preconditionOf(request), observe);
-        return send(set, writtenReply(result)) as RecordMeta;
+        const precondition = preconditionOf(request);
+        return (await replying(
+          set,
+          request,
+          keepFor,
+          (remember) => putRecord(db, limits, install, namespace, key, body, precondition, observe, remember),
+          writtenReply,
+        )) as RecordMeta;
       },
       {
         record: { scope: "storage:write", body: body.write },
         body: body.write,
-        response: answers({ 200: S.WriteResponse, 201: S.WriteResponse }, [...RECORD, ...BODY, ...WRITE]),
+        response: answers({ 200: S.WriteResponse, 201: S.WriteResponse }, [...RECORD, ...BODY, ...WRITE, ...WRITES]),
         detail: {
           tags,
           summary: "Create or replace a record (If-Match / If-None-Match: * make it conditional)",
@@ -109,13 +124,43 @@ export function recordRoutes({ db, config, admission, metrics, sampleSweep }: Ro
       async ({ request, set, install, namespace, key }) => {
         const precondition = preconditionOf(request);
         if (precondition.ifNoneMatch) throw fail("INVALID_REQUEST", "DELETE honours If-Match only");
-        await deleteRecord(db, limits, install, namespace, key, precondition.ifMatch);
-        send(set, noContent);
+        await replying(
+          set,
+          request,
+          keepFor,
+          (remember) => deleteRecord(db, limits, install, namespace, key, precondition.ifMatch, remember),
+          () => noContent,
+        );
       },
       {
         record: "storage:write",
-        response: answers({ 204: S.NoContent }, [...RECORD, "REVISION_MISMATCH"]),
+        response: answers({ 204: S.NoContent }, [...RECORD, "REVISION_MISMATCH", ...WRITES]),
         detail: { tags, summary: "Delete a record (If-Match honoured)" },
+      },
+    )
+    .patch(
+      "/v1/namespaces/:ns/records/:key",
+      async ({ request, body, set, install, namespace, key }) => {
+        const precondition = preconditionOf(request);
+        if (precondition.ifNoneMatch) throw fail("INVALID_REQUEST", "PATCH honours If-Match only");
+        const problem = valueProblem(body);
+        if (problem !== undefined) throw fail("INVALID_REQUEST", `patch: ${problem}`);
+        return replying(
+          set,
+          request,
+          keepFor,
+          (remember) => patchRecord(db, limits, install, namespace, key, body, precondition.ifMatch, observe, remember),
+          patchedReply,
+        );
+      },
+      {
+        record: { scope: "storage:write", body: S.PatchBody, mergePatch: true },
+        body: S.PatchBody,
+        detail: {
+          tags,
+          summary: "Apply a JSON Merge Patch (RFC 7396) to a record's value (If-Match honoured; keeps its expiry)",
+          ...documented({ 200: S.Record }, [...RECORD, ...BODY, ...WRITE, ...WRITES]),
+        },
       },
     )
     .get(
@@ -160,28 +205,38 @@ export function recordRoutes({ db, config, admission, metrics, sampleSweep }: Ro
     )
     .post(
       "/v1/namespaces/:ns/bulk-put",
-      async ({ body, set, install, namespace }) => {
-        const result = await bulkPut(db, limits, install, namespace, body.items, observe);
-        return send(set, ok(result)) as typeof result;
+      async ({ request, body, set, install, namespace }) => {
+        return (await replying(
+          set,
+          request,
+          keepFor,
+          (remember) => bulkPut(db, limits, install, namespace, body.items, observe, remember),
+          ok,
+        )) as S.BulkPutResponse;
       },
       {
         namespace: { scope: "storage:write", body: body.bulkPut, itemCheck: checkWrites },
         body: body.bulkPut,
-        response: answers({ 200: S.BulkPutResponse }, [...RECORD, ...BODY, ...WRITE]),
+        response: answers({ 200: S.BulkPutResponse }, [...RECORD, ...BODY, ...WRITE, ...WRITES]),
         detail: { tags, summary: "Write many records, all or nothing" },
       },
     )
     .post(
       "/v1/namespaces/:ns/bulk-delete",
-      async ({ body, set, install, namespace }) => {
+      async ({ request, body, set, install, namespace }) => {
         const items = "keys" in body ? body.keys.map((key) => ({ key })) : body.items;
-        const result = await bulkDelete(db, limits, install, namespace, items);
-        return send(set, ok(result)) as typeof result;
+        return (await replying(
+          set,
+          request,
+          keepFor,
+          (remember) => bulkDelete(db, limits, install, namespace, items, remember),
+          ok,
+        )) as { deleted: number };
       },
       {
         namespace: { scope: "storage:write", body: body.bulkDelete, itemCheck: checkKeys },
         body: body.bulkDelete,
-        response: answers({ 200: S.Deleted }, [...RECORD, ...BODY, "REVISION_MISMATCH"]),
+        response: answers({ 200: S.Deleted }, [...RECORD, ...BODY, "REVISION_MISMATCH", ...WRITES]),
         detail: { tags, summary: "Delete many records, all or nothing" },
       },
     )
@@ -199,14 +254,47 @@ export function recordRoutes({ db, config, admission, metrics, sampleSweep }: Ro
     )
     .delete(
       "/v1/namespaces/:ns",
-      async ({ set, install, namespace }) => {
-        const result = await deleteNamespace(db, install, namespace);
-        return send(set, ok(result)) as typeof result;
+      async ({ request, set, install, namespace }) => {
+        return (await replying(
+          set,
+          request,
+          keepFor,
+          (remember) => deleteNamespace(db, install, namespace, remember),
+          ok,
+        )) as { deleted: number };
       },
       {
         namespace: "storage:write",
-        response: answers({ 200: S.Deleted }, NAMESPACE),
+        response: answers({ 200: S.Deleted }, [...NAMESPACE, ...WRITES]),
         detail: { tags: ["namespaces"], summary: "Delete every record of a namespace, atomically" },
+      },
+    )
+    .post(
+      "/v1/atomic",
+      async ({ request, body, set, install }) => {
+        return (await replying(
+          set,
+          request,
+          keepFor,
+          (remember) => atomic(db, limits, install, body, observe, remember),
+          ok,
+        )) as AtomicResult;
+      },
+      {
+        install: { scope: "storage:write", body: body.atomic },
+        body: body.atomic,
+        response: answers({ 200: S.AtomicResponse }, [
+          ...INSTALL,
+          ...BODY,
+          "INVALID_KEY",
+          "INVALID_NAMESPACE",
+          ...WRITE,
+          ...WRITES,
+        ]),
+        detail: {
+          tags: ["atomic"],
+          summary: "Checks and ops (set, delete, increment, merge) over any namespaces, all or nothing",
+        },
       },
     );
 }
