@@ -44,6 +44,10 @@ export const QUERY_NAMES = [
   "transactions.ordered_scan",
   "ratelimit.lease",
   "ratelimit.give_back",
+  "changes.list",
+  "changes.heads",
+  "changes.notify",
+  "changes.prune",
 ] as const;
 
 export type QueryName = (typeof QUERY_NAMES)[number];
