@@ -7,6 +7,8 @@ import { S } from "../../contract/index.ts";
 import type { Database } from "../../db/client.ts";
 import { fail } from "../../errors.ts";
 import type { Metrics } from "../../metrics.ts";
+import type { CleanupObserver } from "../../records/ttl.ts";
+import type { Watchers } from "../../records/watch.ts";
 import { bulkDelete, bulkGet, bulkPut } from "../../records/bulk.ts";
 import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.ts";
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
@@ -25,6 +27,10 @@ export type RouteDeps = {
   config: Config;
   admission: Admission;
   metrics: Metrics;
+  /** told of every cleanup of expired rows after it committed (metrics, watchers) */
+  observeCleanup?: CleanupObserver;
+  /** the open watch streams of this process (a purge ends its install's) */
+  watchers?: Watchers;
   /** whether this list also sweeps its whole install (records/ttl.ts, sweepSampler) */
   sampleSweep: () => boolean;
 };
@@ -64,9 +70,9 @@ const writtenReply = (result: { created: boolean; record: RecordMeta }): Reply =
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const noContent: Reply = { status: 204 };
 
-export function recordRoutes({ db, config, admission, metrics, sampleSweep }: RouteDeps) {
+export function recordRoutes({ db, config, admission, metrics, observeCleanup, sampleSweep }: RouteDeps) {
   const { limits } = config;
-  const observe = metrics.countCleanup;
+  const observe = observeCleanup ?? metrics.countCleanup;
   const body = limitedBodies(limits);
   const tags = ["records"];
 

@@ -1,0 +1,203 @@
+// Watchers: the open watch streams of this process and the one listener that wakes them.
+//
+// - One listener per process (Database.listen: LISTEN ext_storage_changes on PostgreSQL, in
+//   process on the embedded database) fans a notification out to the streams of its
+//   install. A notification is a hint: each woken stream reads its feed (changes.list) from
+//   its own cursor, so nothing is lost or repeated whatever notifications do.
+// - A poll (STORAGE_WATCH_POLL_MS, one changes.heads for every watched install) wakes the
+//   streams whose install moved without a notification reaching us: on Citus, where a
+//   notification raised on a worker does not reach the coordinator's listeners, and while
+//   the listener reconnects.
+// - An idle stream holds no database connection: it is a cursor and a callback; it runs a
+//   statement only when woken, one at a time.
+// - A stream whose client reads too slowly (its buffer full) is closed after the events it
+//   already holds, each with its id: the client resumes from the last one it got.
+import type { Database } from "../db/client.ts";
+import type { Logger } from "../log.ts";
+import {
+  type ChangeFilter,
+  decodePosition,
+  type FeedItem,
+  MAX_CHANGES_LIMIT,
+  type Position,
+  readChanges,
+} from "./changes.ts";
+import type { Install } from "./install.ts";
+
+type Scope = Pick<Install, "tenantId" | "installId">;
+
+/** Where a stream's events go. put returns false when the stream's buffer is full. */
+export type WatchSink = {
+  put(item: FeedItem): boolean;
+  /** the cursor is older than what is kept: tell the client to reset, then close */
+  reset(): void;
+  /** close the stream (drain, purge, a slow client, a failure) */
+  close(why: "drain" | "purge" | "slow" | "failed"): void;
+};
+
+export type WatchOptions = { buffer: number; maxPerInstall: number; pollMs: number };
+
+type Watcher = {
+  install: Scope;
+  filter: ChangeFilter;
+  values: boolean;
+  cursor: string;
+  position: Position;
+  sink: WatchSink;
+  reading: boolean;
+  again: boolean;
+  closed: boolean;
+};
+
+export type Watchers = ReturnType<typeof createWatchers>;
+
+export function createWatchers(db: Database, options: WatchOptions, log: Logger) {
+  const byInstall = new Map<string, Set<Watcher>>();
+  let listening: Promise<(() => Promise<void>) | undefined> | undefined;
+  let poller: ReturnType<typeof setInterval> | undefined;
+  let polling = false;
+  let draining = false;
+
+  const all = () => [...byInstall.values()].flatMap((set) => [...set]);
+
+  function remove(w: Watcher) {
+    w.closed = true;
+    const set = byInstall.get(w.install.installId);
+    set?.delete(w);
+    if (set?.size === 0) byInstall.delete(w.install.installId);
+  }
+
+  function close(w: Watcher, why: Parameters<WatchSink["close"]>[0]) {
+    if (w.closed) return;
+    remove(w);
+    w.sink.close(why);
+  }
+
+  /** Reads the watcher's feed until it is caught up; one read at a time per watcher. */
+  async function read(w: Watcher) {
+    if (w.closed) return;
+    if (w.reading) {
+      w.again = true;
+      return;
+    }
+    w.reading = true;
+    try {
+      // bounded: each round either empties the feed or fills a page; a full buffer closes
+      for (let round = 0; round < 100 && !w.closed; round++) {
+        w.again = false;
+        const limit = Math.min(MAX_CHANGES_LIMIT, options.buffer);
+        const result = await readChanges(db, w.install, { ...w.filter, since: w.position, limit, values: w.values });
+        if (w.closed) return;
+        if (!result.ok) {
+          remove(w);
+          w.sink.reset();
+          return;
+        }
+        for (const item of result.page.items) {
+          if (!w.sink.put(item)) return close(w, "slow");
+          w.cursor = item.cursor;
+        }
+        w.cursor = result.page.cursor;
+        w.position = decodePosition(w.install, w.cursor);
+        if (result.page.items.length < limit && !w.again) return;
+      }
+    } catch (error) {
+      log.warn("watch read failed", { error: (error as Error).message });
+      close(w, "failed");
+    } finally {
+      w.reading = false;
+    }
+  }
+
+  const wake = (installId: string) => {
+    for (const w of byInstall.get(installId) ?? []) void read(w);
+  };
+
+  async function poll() {
+    if (polling || byInstall.size === 0) return;
+    polling = true;
+    try {
+      const watched = all();
+      const pairs = new Map(watched.map((w) => [w.install.installId, w.install.tenantId]));
+      const heads = await db.run<{ install_id: string; last_revision: number; changes_floor: number }>(
+        "changes.heads",
+        [[...pairs.keys()], [...pairs.values()]],
+      );
+      for (const head of heads) {
+        for (const w of byInstall.get(head.install_id) ?? []) {
+          // more to read, or the cursor fell below what is kept
+          if (head.last_revision >= w.position.revision || head.changes_floor >= w.position.revision) void read(w);
+        }
+      }
+    } catch (error) {
+      log.warn("watch poll failed", { error: (error as Error).message });
+    } finally {
+      polling = false;
+    }
+  }
+
+  function start() {
+    if (listening !== undefined) return;
+    listening = db
+      .listen(wake, () => {
+        // (again) listening: whatever was announced while away is read now
+        for (const w of all()) void read(w);
+      })
+      .catch((error) => {
+        log.warn("change listener failed; the poll carries on alone", { error: (error as Error).message });
+        return undefined;
+      });
+    poller = setInterval(() => void poll(), options.pollMs);
+    poller.unref?.();
+  }
+
+  return {
+    /** Opens a watcher at a cursor (already decoded against the install), or says the
+     * install has reached its limit of open streams in this process. */
+    open(
+      install: Scope,
+      filter: ChangeFilter,
+      values: boolean,
+      at: { cursor: string; position: Position },
+      sink: WatchSink,
+    ): { ok: true; stop: () => void } | { ok: false } {
+      if (draining) return { ok: false };
+      const set = byInstall.get(install.installId) ?? new Set<Watcher>();
+      if (set.size >= options.maxPerInstall) return { ok: false };
+      const w: Watcher = {
+        install,
+        filter,
+        values,
+        cursor: at.cursor,
+        position: at.position,
+        sink,
+        reading: false,
+        again: false,
+        closed: false,
+      };
+      set.add(w);
+      byInstall.set(install.installId, set);
+      start();
+      void read(w); // catch up from the cursor at once
+      return { ok: true, stop: () => remove(w) };
+    },
+    /** Tells this process's watchers of an install that it changed (a local write). */
+    wake,
+    /** Ends an install's streams (a purge). */
+    endInstall(install: Scope) {
+      for (const w of [...(byInstall.get(install.installId) ?? [])]) {
+        if (w.install.tenantId === install.tenantId) close(w, "purge");
+      }
+    },
+    /** Open streams, all installs. */
+    count: () => all().length,
+    /** Ends every stream cleanly and stops the listener and the poll (SIGTERM). */
+    async drain() {
+      draining = true;
+      for (const w of all()) close(w, "drain");
+      if (poller !== undefined) clearInterval(poller);
+      const unlisten = await listening;
+      await unlisten?.().catch(() => {});
+    },
+  };
+}
