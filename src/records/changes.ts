@@ -20,10 +20,14 @@ const START: Position = { revision: 0, namespace: "", key: "" };
 export const MAX_CHANGES_LIMIT = 1000;
 
 const installTag = (s: Scope) =>
-  createHash("sha256").update(JSON.stringify(["changes", s.tenantId, s.installId])).digest("base64url").slice(0, 16);
+  createHash("sha256")
+    .update(JSON.stringify(["changes", s.tenantId, s.installId]))
+    .digest("base64url")
+    .slice(0, 16);
 
 export function encodePosition(scope: Scope, p: Position): string {
-  const body = p.namespace === "" ? [1, installTag(scope), p.revision] : [1, installTag(scope), p.revision, p.namespace, p.key];
+  const body =
+    p.namespace === "" ? [1, installTag(scope), p.revision] : [1, installTag(scope), p.revision, p.namespace, p.key];
   return Buffer.from(JSON.stringify(body)).toString("base64url");
 }
 
@@ -81,7 +85,11 @@ type ChangeRow = {
 };
 
 function changeOf(row: ChangeRow): Change {
-  const change: Change = { type: row.kind as Change["type"], namespace: row.namespace as string, revision: row.revision as number };
+  const change: Change = {
+    type: row.kind as Change["type"],
+    namespace: row.namespace as string,
+    revision: row.revision as number,
+  };
   if (row.kind !== "namespace_deleted") change.key = row.key as string;
   if (row.expires_at !== null) change.expiresAt = row.expires_at.toISOString();
   if (row.value !== null) change.valueJson = row.value_from_jsonb ? canonicalFromJsonb(row.value) : row.value;

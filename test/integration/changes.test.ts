@@ -43,7 +43,12 @@ describe("changes", () => {
     await c.put("a", "k1", { value: { n: 1 } });
     await c.put("a", "k2", { value: 2, ttlSeconds: 3600 });
     await c.del("a", "k1");
-    await c.bulk("b", "bulk-put", { items: [{ key: "x", value: 1 }, { key: "y", value: 2 }] });
+    await c.bulk("b", "bulk-put", {
+      items: [
+        { key: "x", value: 1 },
+        { key: "y", value: 2 },
+      ],
+    });
     await c.bulk("b", "bulk-delete", { keys: ["x", "nothing"] });
     const all = await readAll(c, now.body.cursor);
     expect(all.items.map(brief)).toEqual([
@@ -119,7 +124,16 @@ describe("changes", () => {
     await admin.limits(install, { maxRecords: 1 });
     expect((await c.put("q", "k2", { value: 1 })).status).toBe(403);
     // a bulk with one bad item writes nothing
-    expect((await c.bulk("q", "bulk-put", { items: [{ key: "a", value: 1 }, { key: "b", value: 1 }] })).status).toBe(403);
+    expect(
+      (
+        await c.bulk("q", "bulk-put", {
+          items: [
+            { key: "a", value: 1 },
+            { key: "b", value: 1 },
+          ],
+        })
+      ).status,
+    ).toBe(403);
     // a delete that finds nothing
     expect((await c.del("q", "absent")).status).toBe(404);
     expect((await c.call("GET", `/v1/changes?since=${head}`)).body.items).toEqual([]);

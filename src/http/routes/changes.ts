@@ -52,7 +52,13 @@ function feedQuery(request: Request, install: Scope, pathNamespace: string | und
   const lastEventId = watch ? request.headers.get("last-event-id") : null;
   const raw = lastEventId !== null && lastEventId !== "" ? lastEventId : q.get("since");
   const since =
-    raw === undefined || raw === "" ? (watch ? "now" : undefined) : raw === "now" ? "now" : decodePosition(install, raw);
+    raw === undefined || raw === ""
+      ? watch
+        ? "now"
+        : undefined
+      : raw === "now"
+        ? "now"
+        : decodePosition(install, raw);
   return { namespace, prefix, limit, values: values === "true", since };
 }
 
@@ -64,7 +70,8 @@ const cursorExpired = () =>
 
 // Server-Sent Events, one frame each: id is the cursor after the event, so that a client
 // resuming from Last-Event-ID gets every later change exactly once.
-const frame = (item: FeedItem) => `id: ${item.cursor}\nevent: ${item.change.type}\ndata: ${changeJson(item.change)}\n\n`;
+const frame = (item: FeedItem) =>
+  `id: ${item.cursor}\nevent: ${item.change.type}\ndata: ${changeJson(item.change)}\n\n`;
 const encoder = new TextEncoder();
 
 export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDeps) {
@@ -177,7 +184,9 @@ export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDep
     return new Response(stream, { status: 200, headers: out });
   };
 
-  const sse = { 200: { description: "text/event-stream: id (cursor), event (the change's type or reset), data (the change)" } };
+  const sse = {
+    200: { description: "text/event-stream: id (cursor), event (the change's type or reset), data (the change)" },
+  };
 
   return new Elysia({ name: "changes" })
     .use(admissionMacro(admission))
@@ -203,19 +212,15 @@ export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDep
         },
       },
     )
-    .get(
-      "/v1/watch",
-      ({ request, set, server, install }) => watch(request, set.headers, server, install, undefined),
-      {
-        install: "storage:read",
-        query: passedQuery(S.WatchQuery),
-        detail: {
-          tags,
-          summary: "The install's changes as Server-Sent Events; resumes from Last-Event-ID",
-          responses: { ...sse, ...documented({}, [...INSTALL, "INVALID_NAMESPACE"]).responses },
-        },
+    .get("/v1/watch", ({ request, set, server, install }) => watch(request, set.headers, server, install, undefined), {
+      install: "storage:read",
+      query: passedQuery(S.WatchQuery),
+      detail: {
+        tags,
+        summary: "The install's changes as Server-Sent Events; resumes from Last-Event-ID",
+        responses: { ...sse, ...documented({}, [...INSTALL, "INVALID_NAMESPACE"]).responses },
       },
-    )
+    })
     .get(
       "/v1/namespaces/:ns/watch",
       ({ request, set, server, install, namespace }) => watch(request, set.headers, server, install, namespace),
