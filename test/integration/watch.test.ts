@@ -89,6 +89,18 @@ describe("watch", () => {
     for (const s of open) s.close();
   });
 
+  test("HEAD answers the stream's head and leaves no stream open", async () => {
+    const token = await tokenFor(newInstall());
+    const before = server.watchers.count();
+    const res = await fetch(`${server.url}/v1/watch`, {
+      method: "HEAD",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+    await until("no stream is left", async () => server.watchers.count() === before, 3000);
+  });
+
   test("an expired cursor gets one reset event and the stream ends; a purge ends streams", async () => {
     const install = newInstall();
     const token = await tokenFor(install);
