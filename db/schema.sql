@@ -28,6 +28,8 @@ begin
   if not pg_try_advisory_xact_lock(28548185618638951) then
     return;
   end if;
+  -- leases no process renewed
+  delete from ext_storage_watched where watched_until < now();
   for target in
     select c.install_id
     from ext_storage_changes c
@@ -240,6 +242,16 @@ CREATE TABLE public.ext_storage_usage (
 
 
 --
+-- Name: ext_storage_watched; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ext_storage_watched (
+    install_id text NOT NULL,
+    watched_until timestamp with time zone NOT NULL
+);
+
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -286,6 +298,14 @@ ALTER TABLE ONLY public.ext_storage_schemas
 
 ALTER TABLE ONLY public.ext_storage_usage
     ADD CONSTRAINT ext_storage_usage_pkey PRIMARY KEY (install_id);
+
+
+--
+-- Name: ext_storage_watched ext_storage_watched_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ext_storage_watched
+    ADD CONSTRAINT ext_storage_watched_pkey PRIMARY KEY (install_id);
 
 
 --

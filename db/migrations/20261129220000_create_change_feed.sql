@@ -42,6 +42,16 @@ begin
 end
 $$;
 
+-- The installs some service process is watching, each until its lease runs out (renewed
+-- while a stream is open): a write sends its wake-up notification only for these, so an
+-- install nobody watches pays no NOTIFY at commit (its queue write and the commit lock it
+-- takes). A hint, not data: not distributed, so on Citus it lives on the coordinator, where
+-- the notification is raised and where the listeners are.
+create table ext_storage_watched (
+  install_id    text        not null primary key,
+  watched_until timestamptz not null
+);
+
 -- The scheduled sweeper records each expired row it deletes as a delete change
 -- (reason expired) at the revision it takes; otherwise unchanged.
 create or replace function ext_storage_sweep_expired(max_installs integer default 100, max_rows_per_install integer default 1000)
@@ -134,6 +144,8 @@ begin
   if not pg_try_advisory_xact_lock(28548185618638951) then
     return;
   end if;
+  -- leases no process renewed
+  delete from ext_storage_watched where watched_until < now();
   for target in
     select c.install_id
     from ext_storage_changes c
@@ -168,6 +180,8 @@ $$;
 -- migrate:down
 
 drop function ext_storage_prune_changes(integer, integer, integer);
+
+drop table ext_storage_watched;
 
 create or replace function ext_storage_sweep_expired(max_installs integer default 100, max_rows_per_install integer default 1000)
 returns table (swept_tenant_id text, swept_extension_id text, swept_install_id text, deleted bigint)

@@ -47,6 +47,7 @@ export const QUERY_NAMES = [
   "changes.list",
   "changes.heads",
   "changes.notify",
+  "changes.lease",
   "changes.prune",
 ] as const;
 

@@ -8,6 +8,10 @@
 //   streams whose install moved without a notification reaching us: on Citus, where a
 //   notification raised on a worker does not reach the coordinator's listeners, and while
 //   the listener reconnects.
+// - Writes notify only for installs some process watches (changes.notify reads
+//   ext_storage_watched): a stream takes a lease on its install before its first read, and
+//   the poll renews the leases of the installs still watched. A write that missed a lease
+//   taken while it ran is read by the poll.
 // - An idle stream holds no database connection: it is a cursor and a callback; it runs a
 //   statement only when woken, one at a time.
 // - A stream whose client reads too slowly (its buffer full) is closed after the events it
@@ -51,12 +55,31 @@ type Watcher = {
 
 export type Watchers = ReturnType<typeof createWatchers>;
 
+// A lease outlives three renewals, so one failed renewal costs nothing.
+const LEASE_SECONDS = 60;
+const RENEW_AFTER_MS = 20_000;
+
 export function createWatchers(db: Database, options: WatchOptions, log: Logger) {
   const byInstall = new Map<string, Set<Watcher>>();
   let listening: Promise<(() => Promise<void>) | undefined> | undefined;
   let poller: ReturnType<typeof setInterval> | undefined;
   let polling = false;
   let draining = false;
+  /** when this process last leased each watched install (performance.now()) */
+  const leased = new Map<string, number>();
+
+  /** Leases the installs not leased within RENEW_AFTER_MS; never throws (the poll covers). */
+  async function lease(installIds: string[]) {
+    const now = performance.now();
+    const due = installIds.filter((id) => now - (leased.get(id) ?? Number.NEGATIVE_INFINITY) > RENEW_AFTER_MS);
+    if (due.length === 0) return;
+    try {
+      await db.run("changes.lease", [due, LEASE_SECONDS]);
+      for (const id of due) leased.set(id, now);
+    } catch (error) {
+      log.warn("watch lease failed", { error: (error as Error).message });
+    }
+  }
 
   const all = () => [...byInstall.values()].flatMap((set) => [...set]);
 
@@ -64,7 +87,10 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
     w.closed = true;
     const set = byInstall.get(w.install.installId);
     set?.delete(w);
-    if (set?.size === 0) byInstall.delete(w.install.installId);
+    if (set?.size === 0) {
+      byInstall.delete(w.install.installId);
+      leased.delete(w.install.installId);
+    }
   }
 
   function close(w: Watcher, why: Parameters<WatchSink["close"]>[0]) {
@@ -119,6 +145,7 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
     try {
       const watched = all();
       const pairs = new Map(watched.map((w) => [w.install.installId, w.install.tenantId]));
+      await lease([...pairs.keys()]);
       const heads = await db.run<{ install_id: string; last_revision: number; changes_floor: number }>(
         "changes.heads",
         [[...pairs.keys()], [...pairs.values()]],
@@ -178,7 +205,8 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
       set.add(w);
       byInstall.set(install.installId, set);
       start();
-      void read(w); // catch up from the cursor at once
+      // the lease first: a write that commits after it notifies; then catch up from the cursor
+      void lease([install.installId]).then(() => read(w));
       return { ok: true, stop: () => remove(w) };
     },
     /** Tells this process's watchers of an install that it changed (a local write). */
@@ -189,8 +217,8 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
         if (w.install.tenantId === install.tenantId) close(w, "purge");
       }
     },
-    /** Open streams, all installs. */
-    count: () => all().length,
+    /** Open streams: of one install, or all. */
+    count: (installId?: string) => (installId === undefined ? all().length : (byInstall.get(installId)?.size ?? 0)),
     /** Ends every stream cleanly and stops the listener and the poll (SIGTERM). */
     async drain() {
       draining = true;

@@ -90,15 +90,15 @@ describe("watch", () => {
   });
 
   test("HEAD answers the stream's head and leaves no stream open", async () => {
-    const token = await tokenFor(newInstall());
-    const before = server.watchers.count();
+    const install = newInstall();
+    const token = await tokenFor(install);
     const res = await fetch(`${server.url}/v1/watch`, {
       method: "HEAD",
       headers: { authorization: `Bearer ${token}` },
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toStartWith("text/event-stream");
-    await until("no stream is left", async () => server.watchers.count() === before, 3000);
+    await until("no stream is left", async () => server.watchers.count(install.installId) === 0, 3000);
   });
 
   test("an expired cursor gets one reset event and the stream ends; a purge ends streams", async () => {
