@@ -20,6 +20,7 @@ import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import {
   type ChangeFilter,
+  type ChangesResult,
   decodePosition,
   type FeedItem,
   MAX_CHANGES_LIMIT,
@@ -50,8 +51,12 @@ type Watcher = {
   sink: WatchSink;
   reading: boolean;
   again: boolean;
+  /** when it was last woken (performance.now()): a shared read sent before then may predate the change */
+  wokenAt: number;
   closed: boolean;
 };
+
+type SharedRead = { sentAt: number; result: Promise<ChangesResult> };
 
 export type Watchers = ReturnType<typeof createWatchers>;
 
@@ -67,6 +72,25 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
   let draining = false;
   /** when this process last leased each watched install (performance.now()) */
   const leased = new Map<string, number>();
+  // Streams of one install that are caught up share a cursor, so a change wakes them all at
+  // the same position: one read serves every stream with the same position, filter and
+  // values, provided it was sent after the stream was woken (so its snapshot holds the change).
+  const shared = new Map<string, SharedRead>();
+  function readShared(w: Watcher, limit: number): Promise<ChangesResult> {
+    const key = JSON.stringify([w.install.installId, w.install.tenantId, w.filter, w.values, w.position, limit]);
+    const found = shared.get(key);
+    if (found !== undefined && found.sentAt >= w.wokenAt) return found.result;
+    const read: SharedRead = {
+      sentAt: performance.now(),
+      result: readChanges(db, w.install, { ...w.filter, since: w.position, limit, values: w.values }),
+    };
+    shared.set(key, read);
+    const forget = () => {
+      if (shared.get(key) === read) shared.delete(key);
+    };
+    read.result.then(forget, forget);
+    return read.result;
+  }
 
   /** Leases the installs not leased within RENEW_AFTER_MS; never throws (the poll covers). */
   async function lease(installIds: string[]) {
@@ -112,7 +136,7 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
       for (let round = 0; round < 100 && !w.closed; round++) {
         w.again = false;
         const limit = Math.min(MAX_CHANGES_LIMIT, options.buffer);
-        const result = await readChanges(db, w.install, { ...w.filter, since: w.position, limit, values: w.values });
+        const result = await readShared(w, limit);
         if (w.closed) return;
         if (!result.ok) {
           remove(w);
@@ -136,7 +160,11 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
   }
 
   const wake = (installId: string) => {
-    for (const w of byInstall.get(installId) ?? []) void read(w);
+    const now = performance.now();
+    for (const w of byInstall.get(installId) ?? []) {
+      w.wokenAt = now;
+      void read(w);
+    }
   };
 
   async function poll() {
@@ -153,7 +181,10 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
       for (const head of heads) {
         for (const w of byInstall.get(head.install_id) ?? []) {
           // more to read, or the cursor fell below what is kept
-          if (head.last_revision >= w.position.revision || head.changes_floor >= w.position.revision) void read(w);
+          if (head.last_revision >= w.position.revision || head.changes_floor >= w.position.revision) {
+            w.wokenAt = performance.now();
+            void read(w);
+          }
         }
       }
     } catch (error) {
@@ -168,7 +199,11 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
     listening = db
       .listen(wake, () => {
         // (again) listening: whatever was announced while away is read now
-        for (const w of all()) void read(w);
+        const now = performance.now();
+        for (const w of all()) {
+          w.wokenAt = now;
+          void read(w);
+        }
       })
       .catch((error) => {
         log.warn("change listener failed; the poll carries on alone", { error: (error as Error).message });
@@ -200,6 +235,7 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
         sink,
         reading: false,
         again: false,
+        wokenAt: performance.now(),
         closed: false,
       };
       set.add(w);
