@@ -42,8 +42,9 @@ export function buildApp({
   log,
   jwtSecret,
   metrics = createMetrics(),
-  watchers = createWatchers(db, config.watch, log),
+  watchers = createWatchers(db, config.watch, log, metrics.countStreamEnd),
 }: AppDeps) {
+  metrics.watchStreams(() => watchers.count());
   const authenticate = createAuthenticator({
     secret: jwtSecret,
     audience: config.jwt.audience,

@@ -102,6 +102,7 @@ export function startBackground(db: Database, config: Config, metrics: Metrics, 
       every(config.changes.pruneIntervalMs, async () => {
         try {
           const deleted = await pruneChangesOnce(db, config, config.changes.pruneIntervalMs);
+          metrics.countPruned(deleted);
           if (deleted > 0) log.info("change retention", { deleted });
         } catch (error) {
           log.warn("change retention failed", { error: (error as Error).message });

@@ -36,7 +36,7 @@ export async function boot() {
   // PGlite has a single session: one connection, so transactions never interleave.
   const poolMax = embedded === undefined ? config.db.poolMax : 1;
   const db = connect(url, { ...config.db, poolMax, localNotify: embedded !== undefined }, metrics.observeQuery);
-  const watchers = createWatchers(db, config.watch, log);
+  const watchers = createWatchers(db, config.watch, log, metrics.countStreamEnd);
   const app = buildApp({ config, db, log, jwtSecret: secret, metrics, watchers });
   const background = startBackground(db, config, metrics, log);
   const jwtSecret = secret;

@@ -26,7 +26,7 @@ export async function startAppServer(databaseUrl: string, env: Record<string, st
   const metrics = createMetrics();
   const db = connect(databaseUrl, { poolMax: 10, prepare: true }, metrics.observeQuery);
   const log = createLogger(config.logLevel);
-  const watchers = createWatchers(db, config.watch, log);
+  const watchers = createWatchers(db, config.watch, log, metrics.countStreamEnd);
   const app = buildApp({ config, db, log, jwtSecret: secret, metrics, watchers });
   app.listen({ port: 0, hostname: "127.0.0.1", ...serveOptions(config) });
   const server = app.server;

@@ -41,6 +41,8 @@ export type WatchSink = {
 };
 
 export type WatchOptions = { buffer: number; maxPerInstall: number; pollMs: number };
+/** Told of every stream the server ends, and why (the metrics' countStreamEnd). */
+export type StreamEndObserver = (why: Parameters<WatchSink["close"]>[0] | "reset") => void;
 
 type Watcher = {
   install: Scope;
@@ -64,7 +66,12 @@ export type Watchers = ReturnType<typeof createWatchers>;
 const LEASE_SECONDS = 60;
 const RENEW_AFTER_MS = 20_000;
 
-export function createWatchers(db: Database, options: WatchOptions, log: Logger) {
+export function createWatchers(
+  db: Database,
+  options: WatchOptions,
+  log: Logger,
+  observeEnd: StreamEndObserver = () => {},
+) {
   const byInstall = new Map<string, Set<Watcher>>();
   let listening: Promise<(() => Promise<void>) | undefined> | undefined;
   let poller: ReturnType<typeof setInterval> | undefined;
@@ -120,6 +127,7 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
   function close(w: Watcher, why: Parameters<WatchSink["close"]>[0]) {
     if (w.closed) return;
     remove(w);
+    observeEnd(why);
     w.sink.close(why);
   }
 
@@ -140,6 +148,7 @@ export function createWatchers(db: Database, options: WatchOptions, log: Logger)
         if (w.closed) return;
         if (!result.ok) {
           remove(w);
+          observeEnd("reset");
           w.sink.reset();
           return;
         }
