@@ -13,6 +13,56 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: ext_storage_prune_changes(integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ext_storage_prune_changes(retention_seconds integer, max_installs integer DEFAULT 100, max_rows_per_install integer DEFAULT 1000) RETURNS TABLE(pruned_install_id text, deleted bigint)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  target record;
+  upto bigint;
+begin
+  -- the retention job's advisory lock key, 28548185618638951 (not the sweeper's, so the two
+  -- never skip each other); every instance must use this same number
+  if not pg_try_advisory_xact_lock(28548185618638951) then
+    return;
+  end if;
+  -- leases no process renewed
+  delete from ext_storage_watched where watched_until < now();
+  for target in
+    select c.install_id
+    from ext_storage_changes c
+    where c.created_at < now() - make_interval(secs => retention_seconds)
+    group by c.install_id
+    order by c.install_id
+    limit max_installs
+  loop
+    select max(o.revision) into upto from (
+      select x.revision from ext_storage_changes x
+      where x.install_id = target.install_id
+        and x.created_at < now() - make_interval(secs => retention_seconds)
+      order by x.revision
+      limit max_rows_per_install
+    ) o;
+    continue when upto is null;
+
+    update ext_storage_usage u set changes_floor = greatest(u.changes_floor, upto)
+    where u.install_id = target.install_id;
+
+    return query
+    with gone as (
+      delete from ext_storage_changes c
+      where c.install_id = target.install_id and c.revision <= upto
+      returning 1
+    )
+    select target.install_id, count(*) from gone;
+  end loop;
+end
+$$;
+
+
+--
 -- Name: ext_storage_sweep_expired(integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -23,6 +73,7 @@ declare
   target record;
   batch_namespaces text[];
   batch_keys text[];
+  base_revision bigint;
 begin
   -- the sweeper's advisory lock key, 28548185618887788 (0x656c6c6ecbb46c); every instance
   -- and pg_cron job must use this same number
@@ -37,7 +88,7 @@ begin
     order by r.install_id
     limit max_installs
   loop
-    perform 1 from ext_storage_usage u
+    select u.last_revision into base_revision from ext_storage_usage u
     where u.install_id = target.install_id and u.tenant_id = target.tenant_id
     for update;
 
@@ -58,7 +109,14 @@ begin
       where r.install_id = target.install_id and r.tenant_id = target.tenant_id
         and r.namespace = b.namespace and r.key = b.key
         and r.expires_at <= now()
-      returning r.size_bytes, r.extension_id
+      returning r.install_id, r.namespace, r.key, r.size_bytes, r.extension_id
+    ),
+    -- each row deleted is a delete change (reason expired) at the revision it takes
+    logged as (
+      insert into ext_storage_changes (install_id, revision, namespace, key, kind, expired)
+      select d.install_id, base_revision + row_number() over (order by d.namespace, d.key),
+             d.namespace, d.key, 'delete', true
+      from doomed d
     ),
     total as (
       select count(*) as n, coalesce(sum(size_bytes), 0) as bytes, min(extension_id) as extension_id from doomed
@@ -126,6 +184,24 @@ $$;
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: ext_storage_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ext_storage_changes (
+    install_id text NOT NULL,
+    revision bigint NOT NULL,
+    namespace text NOT NULL COLLATE pg_catalog."C",
+    key text NOT NULL COLLATE pg_catalog."C",
+    kind text NOT NULL,
+    expired boolean DEFAULT false NOT NULL,
+    expires_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ext_storage_changes_kind_check CHECK ((kind = ANY (ARRAY['put'::text, 'delete'::text, 'namespace_deleted'::text]))),
+    CONSTRAINT ext_storage_changes_revision_check CHECK ((revision > 0))
+);
+
 
 --
 -- Name: ext_storage_idempotency; Type: TABLE; Schema: public; Owner: -
@@ -219,10 +295,21 @@ CREATE TABLE public.ext_storage_usage (
     last_schema_version bigint DEFAULT 0 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    changes_floor bigint DEFAULT 0 NOT NULL,
     CONSTRAINT ext_storage_usage_bytes_used_check CHECK ((bytes_used >= 0)),
     CONSTRAINT ext_storage_usage_max_bytes_check CHECK ((max_bytes >= 0)),
     CONSTRAINT ext_storage_usage_max_records_check CHECK ((max_records >= 0)),
     CONSTRAINT ext_storage_usage_record_count_check CHECK ((record_count >= 0))
+);
+
+
+--
+-- Name: ext_storage_watched; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ext_storage_watched (
+    install_id text NOT NULL,
+    watched_until timestamp with time zone NOT NULL
 );
 
 
@@ -233,6 +320,14 @@ CREATE TABLE public.ext_storage_usage (
 CREATE TABLE public.schema_migrations (
     version character varying NOT NULL
 );
+
+
+--
+-- Name: ext_storage_changes ext_storage_changes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ext_storage_changes
+    ADD CONSTRAINT ext_storage_changes_pkey PRIMARY KEY (install_id, revision, namespace, key);
 
 
 --
@@ -276,11 +371,26 @@ ALTER TABLE ONLY public.ext_storage_usage
 
 
 --
+-- Name: ext_storage_watched ext_storage_watched_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ext_storage_watched
+    ADD CONSTRAINT ext_storage_watched_pkey PRIMARY KEY (install_id);
+
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: ext_storage_changes_created_brin; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ext_storage_changes_created_brin ON public.ext_storage_changes USING brin (created_at);
 
 
 --
@@ -322,4 +432,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261129190100'),
     ('20261129210000'),
     ('20261129213000'),
-    ('20261129220000');
+    ('20261129220000'),
+    ('20261129220100');

@@ -12,6 +12,7 @@ import { createRateLimiter } from "./http/rate-limit.ts";
 import { bodyLength } from "./http/reply.ts";
 import { beginRequest, requestFacts } from "./http/request-context.ts";
 import { adminRoutes } from "./http/routes/admin.ts";
+import { changeRoutes } from "./http/routes/changes.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { settingsRoutes } from "./http/routes/namespace-settings.ts";
@@ -20,14 +21,32 @@ import { admitPath, checkHost, isRoutePath } from "./http/target.ts";
 import { createWorkBudget } from "./http/work-budget.ts";
 import { idHash, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { sweepSampler } from "./records/ttl.ts";
+import { announceChange } from "./records/changes.ts";
+import { type CleanupObserver, sweepSampler } from "./records/ttl.ts";
+import { createWatchers, type Watchers } from "./records/watch.ts";
 
 /** Routes logged at debug, not info. */
 const PROBES: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
 
-export type AppDeps = { config: Config; db: Database; log: Logger; jwtSecret: string; metrics?: Metrics };
+export type AppDeps = {
+  config: Config;
+  db: Database;
+  log: Logger;
+  jwtSecret: string;
+  metrics?: Metrics;
+  /** the open watch streams of this process (boot drains them on SIGTERM); made here when absent */
+  watchers?: Watchers;
+};
 
-export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics() }: AppDeps) {
+export function buildApp({
+  config,
+  db,
+  log,
+  jwtSecret,
+  metrics = createMetrics(),
+  watchers = createWatchers(db, config.watch, log, metrics.countStreamEnd),
+}: AppDeps) {
+  metrics.watchStreams(() => watchers.count());
   const authenticate = createAuthenticator({
     secret: jwtSecret,
     audience: config.jwt.audience,
@@ -52,7 +71,21 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     maxBodyBytes: config.limits.maxBodyBytes,
   };
   // which lists also sweep their whole install: every TTL_LIST_SWEEP_EVERYth of this app
-  const deps = { db, config, admission, metrics, sampleSweep: sweepSampler(config.ttl.listSweepEvery) };
+  // a read's cleanup of expired rows is a change too: it committed on its own, so its
+  // watchers are woken after it (writes wake them from inside their transaction)
+  const observeCleanup: CleanupObserver = (trigger, who, deleted) => {
+    metrics.countCleanup(trigger, who, deleted);
+    if (deleted > 0 && "installId" in who) announceChange(db, (who as { installId: string }).installId);
+  };
+  const deps = {
+    db,
+    config,
+    admission,
+    metrics,
+    observeCleanup,
+    watchers,
+    sampleSweep: sweepSampler(config.ttl.listSweepEvery),
+  };
   const cors = createCors(config.corsOrigins);
   // one log line and one latency sample per request: never keys, values or tokens
   const observe = (request: Request, setStatus: unknown) => {
@@ -126,6 +159,7 @@ export function buildApp({ config, db, log, jwtSecret, metrics = createMetrics()
     .use(healthRoutes(db))
     .use(metricsRoutes(config, metrics))
     .use(recordRoutes(deps))
+    .use(changeRoutes(deps))
     .use(settingsRoutes(deps))
     .use(adminRoutes(deps));
   return app;

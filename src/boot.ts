@@ -8,6 +8,7 @@ import { connect } from "./db/client.ts";
 import { type Embedded, startEmbedded } from "./db/embedded.ts";
 import { createLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import { createWatchers } from "./records/watch.ts";
 import { devSecret, mintToken } from "./tokens.ts";
 
 const DRAIN_SECONDS = 10;
@@ -34,8 +35,9 @@ export async function boot() {
   const metrics = createMetrics();
   // PGlite has a single session: one connection, so transactions never interleave.
   const poolMax = embedded === undefined ? config.db.poolMax : 1;
-  const db = connect(url, { ...config.db, poolMax }, metrics.observeQuery);
-  const app = buildApp({ config, db, log, jwtSecret: secret, metrics });
+  const db = connect(url, { ...config.db, poolMax, localNotify: embedded !== undefined }, metrics.observeQuery);
+  const watchers = createWatchers(db, config.watch, log, metrics.countStreamEnd);
+  const app = buildApp({ config, db, log, jwtSecret: secret, metrics, watchers });
   const background = startBackground(db, config, metrics, log);
   const jwtSecret = secret;
 
@@ -66,7 +68,8 @@ export async function boot() {
 
     /**
      * The drain on SIGTERM or SIGINT, once: stop accepting (in-flight requests finish, at most
-     * DRAIN_SECONDS), then background work, pool and database; exit 0, or 1 past the bound.
+     * DRAIN_SECONDS; watch streams are closed first), then background work, pool and database;
+     * exit 0, or 1 past the bound.
      */
     drainOn(
       listen: (signal: "SIGTERM" | "SIGINT", handler: () => void) => void,
@@ -79,6 +82,9 @@ export async function boot() {
         stopping = true;
         log.info("draining", { signal });
         const timer = setTimeout(() => exit(1), DRAIN_SECONDS * 1000);
+        // watch streams never end on their own: closed first (each client resumes from its
+        // last id elsewhere), so that the in-flight requests the server waits for can finish
+        await watchers.drain();
         await stopServer();
         await background.stop();
         await db.close(DRAIN_SECONDS);

@@ -37,6 +37,14 @@ export type Config = Readonly<{
     pendingCountLimit: number;
     idempotencySweepIntervalMs: number;
   }>;
+  changes: Readonly<{ retentionSeconds: number; pruneIntervalMs: number }>;
+  watch: Readonly<{
+    buffer: number;
+    maxPerInstall: number;
+    pollMs: number;
+    heartbeatMs: number;
+    retryMs: number;
+  }>;
   metricsToken: string | undefined;
   /** browser origins allowed to call the API (CORS): a list, any origin, or none (no CORS headers) */
   corsOrigins: "*" | readonly string[] | undefined;
@@ -151,6 +159,33 @@ export const ENV = t.Object({
     undefined,
     "the gauge's count stops there (a bounded index-only count)",
   ),
+  STORAGE_CHANGES_RETENTION_SECONDS: intVar(
+    604_800,
+    60,
+    undefined,
+    "how long the change feed keeps a change; an older cursor is 410 `CURSOR_EXPIRED`",
+  ),
+  STORAGE_CHANGES_PRUNE_INTERVAL_MS: intVar(
+    60_000,
+    0,
+    undefined,
+    "how often old changes are deleted (bounded batches, one instance at a time); `0`: never",
+  ),
+  STORAGE_WATCH_BUFFER: intVar(
+    256,
+    1,
+    100_000,
+    "events a watch stream may hold for a slow client; past it the stream is closed (the client resumes)",
+  ),
+  STORAGE_MAX_WATCHERS_PER_INSTALL: intVar(16, 1, 10_000, "open watch streams per install in one process; beyond: 429"),
+  STORAGE_WATCH_POLL_MS: intVar(
+    1_000,
+    10,
+    60_000,
+    "how often watched installs are polled for changes a notification did not announce (Citus workers, a lost listener)",
+  ),
+  STORAGE_WATCH_HEARTBEAT_MS: intVar(15_000, 100, 15_000, "a comment line on every idle watch stream this often"),
+  STORAGE_WATCH_RETRY_MS: intVar(2_000, 0, 600_000, "the reconnection delay a watch stream suggests (`retry:`)"),
   METRICS_TOKEN: textVar(undefined, "when set, `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>`"),
   LOG_LEVEL: t.Union(
     LOG_LEVELS.map((level) => t.Literal(level)),
@@ -284,6 +319,17 @@ export function loadConfig(env: Env = process.env): Config {
       pendingCountLimit: int(env, "TTL_PENDING_COUNT_LIMIT"),
       // the idempotency sweeper (0: off); its batches take TTL_SWEEP_MAX_INSTALLS/_ROWS
       idempotencySweepIntervalMs: int(env, "IDEMPOTENCY_SWEEP_INTERVAL_MS"),
+    }),
+    changes: Object.freeze({
+      retentionSeconds: int(env, "STORAGE_CHANGES_RETENTION_SECONDS"),
+      pruneIntervalMs: int(env, "STORAGE_CHANGES_PRUNE_INTERVAL_MS"),
+    }),
+    watch: Object.freeze({
+      buffer: int(env, "STORAGE_WATCH_BUFFER"),
+      maxPerInstall: int(env, "STORAGE_MAX_WATCHERS_PER_INSTALL"),
+      pollMs: int(env, "STORAGE_WATCH_POLL_MS"),
+      heartbeatMs: int(env, "STORAGE_WATCH_HEARTBEAT_MS"),
+      retryMs: int(env, "STORAGE_WATCH_RETRY_MS"),
     }),
     metricsToken: optional(env, "METRICS_TOKEN"),
     corsOrigins: corsOrigins(env),

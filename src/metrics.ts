@@ -65,6 +65,26 @@ export function createMetrics() {
     labelNames: ["outcome"] as const,
     registers,
   });
+  let openStreams: () => number = () => 0;
+  new client.Gauge({
+    name: "watch_streams_open",
+    help: "Watch streams (GET /v1/watch) open in this process",
+    registers,
+    collect() {
+      this.set(openStreams());
+    },
+  });
+  const streamsEnded = new client.Counter({
+    name: "watch_streams_ended_total",
+    help: "Watch streams the server ended, by why (drain, purge, slow: its buffer was full, failed, reset: its cursor expired)",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  const pruned = new client.Counter({
+    name: "changes_pruned_total",
+    help: "Change feed rows deleted by retention (STORAGE_CHANGES_RETENTION_SECONDS)",
+    registers,
+  });
   let database: Database | undefined;
   new client.Gauge({
     name: "db_pool_queries_in_flight",
@@ -106,6 +126,16 @@ export function createMetrics() {
     },
     countSweep(outcome: "swept" | "idle" | "failed") {
       sweeps.inc({ outcome });
+    },
+    /** the open watch streams, read at each scrape */
+    watchStreams(count: () => number) {
+      openStreams = count;
+    },
+    countStreamEnd(reason: "drain" | "purge" | "slow" | "failed" | "reset") {
+      streamsEnded.inc({ reason });
+    },
+    countPruned(n: number) {
+      if (n > 0) pruned.inc(n);
     },
   };
 }

@@ -6,6 +6,7 @@ import { type Config, loadConfig } from "../src/config.ts";
 import { connect, type Database } from "../src/db/client.ts";
 import { createLogger } from "../src/log.ts";
 import { createMetrics, type Metrics } from "../src/metrics.ts";
+import { createWatchers, type Watchers } from "../src/records/watch.ts";
 import { onExit } from "./cleanup.ts";
 
 export type AppServer = {
@@ -13,6 +14,7 @@ export type AppServer = {
   db: Database;
   config: Config;
   metrics: Metrics;
+  watchers: Watchers;
   close(): Promise<void>;
 };
 
@@ -23,7 +25,9 @@ export async function startAppServer(databaseUrl: string, env: Record<string, st
   if (secret === undefined) throw new Error("startAppServer needs STORAGE_JWT_SECRET");
   const metrics = createMetrics();
   const db = connect(databaseUrl, { poolMax: 10, prepare: true }, metrics.observeQuery);
-  const app = buildApp({ config, db, log: createLogger(config.logLevel), jwtSecret: secret, metrics });
+  const log = createLogger(config.logLevel);
+  const watchers = createWatchers(db, config.watch, log, metrics.countStreamEnd);
+  const app = buildApp({ config, db, log, jwtSecret: secret, metrics, watchers });
   app.listen({ port: 0, hostname: "127.0.0.1", ...serveOptions(config) });
   const server = app.server;
   if (server === null) {
@@ -34,11 +38,12 @@ export async function startAppServer(databaseUrl: string, env: Record<string, st
   const close = () => {
     forget();
     closed ??= (async () => {
+      await watchers.drain();
       await server.stop(true);
       await db.close();
     })();
     return closed;
   };
   const forget = onExit({ name: `server on port ${server.port}`, stop: close, force: () => void server.stop(true) });
-  return { url: `http://127.0.0.1:${server.port}`, db, config, metrics, close };
+  return { url: `http://127.0.0.1:${server.port}`, db, config, metrics, watchers, close };
 }

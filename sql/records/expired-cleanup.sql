@@ -5,7 +5,8 @@
 -- shows each as a delete), in the read's own statement and so its transaction. Included by
 -- `-- include: records.expired_cleanup` as the first item of a WITH list; the includer
 -- goes on with more CTEs (after a comma) or its select, and reads `cleaned.n` (rows
--- deleted). Its parameters: $1 install_id, $2 tenant_id, $3 namespace.
+-- deleted). Each row deleted is recorded as a delete change with reason expired (logged), at
+-- the revision it takes: the counter as locked, plus its rank. Its parameters: $1 install_id, $2 tenant_id, $3 namespace.
 -- Reads are one statement, autocommitted: this is the one place outside the service's
 -- write pipeline where usage is changed (besides the scheduled sweeper, a SQL function),
 -- because handing the sizes back to the service would cost a read its transaction and three
@@ -23,7 +24,7 @@ expired_seen as (
   limit 1
 ),
 lock_usage as (
-  select 1 from ext_storage_usage
+  select install_id, last_revision from ext_storage_usage
   where install_id = $1 and tenant_id = $2 and exists (select 1 from expired_seen)
   for update
 ),
@@ -32,7 +33,13 @@ expired as (
   where install_id = $1 and tenant_id = $2 and namespace = $3
     and expires_at is not null and expires_at <= now()
     and exists (select 1 from lock_usage)
-  returning size_bytes
+  returning namespace, key, size_bytes
+),
+logged as (
+  insert into ext_storage_changes (install_id, revision, namespace, key, kind, expired)
+  select l.install_id, l.last_revision + row_number() over (order by e.namespace, e.key), e.namespace, e.key,
+         'delete', true
+  from expired e cross join lock_usage l
 ),
 cleaned as (
   select count(*) as n, coalesce(sum(size_bytes), 0) as bytes from expired

@@ -6,10 +6,19 @@
 -- the install's usage row (as records.upsert does), so on Citus the statement runs on the
 -- install's shard alone, and the records take the extension the install was written by.
 -- Values are stored twice from the one JSON text, as records.upsert stores them.
+-- Each record is recorded as a put change at the import's revision (logged), selected from
+-- the usage row like the records, so on Citus both inserts go to the install's one shard.
 -- returns: nothing
 -- $1 install_id, $2 tenant_id, $3 revision, $4 namespaces (text[]), $5 keys (text[]),
 -- $6 values (canonical JSON text, text[]), $7 size_bytes (int[]),
 -- $8 expires_at (timestamptz[], null: none)
+with logged as (
+  insert into ext_storage_changes (install_id, revision, namespace, key, kind, expires_at)
+  select u.install_id, $3, i.namespace, i.key, 'put', i.expires_at
+  from ext_storage_usage u
+  cross join unnest($4::text[], $5::text[], $8::timestamptz[]) as i(namespace, key, expires_at)
+  where u.install_id = $1 and u.tenant_id = $2
+)
 insert into ext_storage_records (install_id, tenant_id, extension_id, namespace, key, value,
   value_json, value_json_revision, revision, size_bytes, expires_at, created_at, updated_at)
 select u.install_id, u.tenant_id, u.extension_id, i.namespace, i.key, i.value::jsonb,

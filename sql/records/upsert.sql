@@ -11,10 +11,23 @@
 -- Each value is stored twice from the one JSON text: value_json keeps it verbatim (what reads
 -- return, tagged with its revision), value as jsonb (what the previous release reads; see the
 -- 20261129190000 migration).
+-- Each item is recorded as a put change (ext_storage_changes) by the logged CTE, in this
+-- statement and so in the write's transaction: whatever calls records.upsert records its
+-- changes. Its rows select from the usage row like the upsert's, with the same expiry, so
+-- on Citus both inserts go to the install's one shard (spec section 10).
 -- returns: one row per record written: namespace, key, revision, expires_at, created_at, updated_at
 -- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespaces (text[]), $5 keys (text[]),
 -- $6 values (JSON.stringify of each value, text[]), $7 revisions (bigint[]), $8 size_bytes (int[]),
 -- $9 ttl_seconds (int[], null: none), $10 expires_at (timestamptz[], null: none)
+with logged as (
+  insert into ext_storage_changes (install_id, revision, namespace, key, kind, expires_at)
+  select u.install_id, i.revision, i.namespace, i.key, 'put',
+         coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at)
+  from ext_storage_usage u
+  cross join unnest($4::text[], $5::text[], $7::bigint[], $9::integer[], $10::timestamptz[])
+    as i(namespace, key, revision, ttl_seconds, expires_at)
+  where u.install_id = $1 and u.tenant_id = $2
+)
 insert into ext_storage_records as r (install_id, tenant_id, extension_id, namespace, key, value,
   value_json, value_json_revision, revision, size_bytes, expires_at, created_at, updated_at)
 select u.install_id, u.tenant_id, $3, i.namespace, i.key, i.value::jsonb,

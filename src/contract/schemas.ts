@@ -183,32 +183,45 @@ export const ListQuery = t.Object(
   strict,
 );
 
-// Section 16 (the change feed): the shapes the client package speaks already; the server's
-// routes take them up as they land.
-export const Change = t.Object({
-  type: t.Union([t.Literal("put"), t.Literal("delete"), t.Literal("namespace_deleted")]),
-  namespace,
-  key: t.Optional(key),
-  revision,
-  expiresAt: t.Optional(t.Union([timestamp, t.Null()])),
-  value: t.Optional(t.Unknown({ description: "with values=true" })),
-  reason: t.Optional(t.Literal("expired", { description: "a delete by the TTL cleanup" })),
-});
-export const ChangesPage = t.Object({
-  items: t.Array(Change, { description: "the changes committed after `since`, oldest first" }),
-  cursor: t.String({ description: "where the next read goes on from" }),
-});
-/** The change feed's query string (and the watch stream's, without limit and values). */
+// The change feed (spec section 16).
 export const ChangesQuery = t.Object(
   {
-    since: t.Optional(t.String({ description: "a cursor, or now" })),
-    namespace: t.Optional(t.String()),
-    prefix: t.Optional(t.String()),
-    limit: t.Optional(t.String({ pattern: "^[0-9]{1,6}$", description: "1 to 1000 (default 100)" })),
-    values: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
+    since: t.Optional(
+      t.String({ description: "a cursor from an earlier page or event, or now; absent: the oldest change kept" }),
+    ),
+    namespace: t.Optional(t.String({ description: "only this namespace's changes (on /v1/changes)" })),
+    prefix: t.Optional(t.String({ description: "only changes of keys with this literal prefix" })),
+    limit: t.Optional(t.String({ pattern: "^[0-9]{1,6}$", description: "an integer from 1 to 1000 (default 100)" })),
+    values: t.Optional(
+      t.Union([t.Literal("true"), t.Literal("false")], {
+        description: "true: a put carries the record's value while it is still at that revision",
+      }),
+    ),
   },
   strict,
 );
+export const WatchQuery = t.Object(
+  {
+    since: t.Optional(t.String({ description: "a cursor, or now (the default); Last-Event-ID takes precedence" })),
+    namespace: t.Optional(t.String({ description: "only this namespace's changes (on /v1/watch)" })),
+    prefix: t.Optional(t.String({ description: "only changes of keys with this literal prefix" })),
+    values: t.Optional(t.Union([t.Literal("true"), t.Literal("false")], { description: "as on changes" })),
+  },
+  strict,
+);
+export const Change = t.Object({
+  type: t.Union([t.Literal("put"), t.Literal("delete"), t.Literal("namespace_deleted")]),
+  namespace: t.String(),
+  key: t.Optional(key),
+  revision: t.Integer({ minimum: 1 }),
+  expiresAt: t.Optional(timestamp),
+  value: t.Optional(t.Unknown({ description: "with values=true, while the record is still at this revision" })),
+  reason: t.Optional(t.Literal("expired")),
+});
+export const ChangesPage = t.Object({
+  items: t.Array(Change),
+  cursor: t.String({ description: "where the next page starts (since=)" }),
+});
 
 export type WriteBody = Static<typeof WriteBody>;
 export type BulkPutBody = Static<typeof BulkPutBody>;

@@ -22,6 +22,13 @@ export interface Database extends Queryable {
    */
   transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(timeoutSeconds?: number): Promise<void>;
+  /**
+   * Calls fn with the install id of every change notification (changes.notify) committed
+   * from now on, by any process; onListening is called each time the listener is (again)
+   * in place, after which notifications sent while it was away are lost (a caller catches
+   * up then). Resolves to the function that stops it.
+   */
+  listen(fn: (installId: string) => void, onListening?: () => void): Promise<() => Promise<void>>;
   /** Statements under way and the pool's size, for the pool metrics. */
   stats(): { inFlight: number; poolMax: number };
 }
@@ -38,7 +45,16 @@ export type DatabaseOptions = {
   /** Milliseconds one try of a transaction, or a statement on its own, may take
    * (default TRANSACTION_LIMIT_MS). */
   transactionLimitMs?: number;
+  /**
+   * The embedded database: PGlite delivers no notification raised in the socket's session
+   * to a listener (tried: `db.listen` saw none), and it serves one connection. Its only
+   * writer is this process (one owner per data folder), so notifications are delivered here,
+   * in process, when the statement or transaction that sent them has committed.
+   */
+  localNotify?: boolean;
 };
+
+export const CHANGES_CHANNEL = "ext_storage_changes";
 
 const TRIES = 3;
 
@@ -64,6 +80,7 @@ const UNBOUNDED: ReadonlySet<QueryName> = new Set([
   "ttl.pending",
   "installs.reconcile",
   "records.canonical_pending",
+  "changes.prune",
 ]);
 
 const timeoutError = () =>
@@ -128,8 +145,18 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
   // so statements reach the server in the order they were run, which the pipelined write
   // transaction (records/install.ts) relies on.
   let inFlight = 0;
-  const runner = (tx: postgres.Sql | postgres.TransactionSql): Queryable => ({
+  const listeners = new Set<(installId: string) => void>();
+  const deliver = (ids: Iterable<string>) => {
+    for (const id of ids) for (const fn of listeners) fn(id);
+  };
+  const runner = (tx: postgres.Sql | postgres.TransactionSql, notified?: Set<string>): Queryable => ({
     run: <T extends Row>(name: QueryName, params: readonly unknown[]) => {
+      if (options.localNotify && name === "changes.notify") {
+        // delivered when the transaction commits (attempt), or now for a statement alone
+        if (notified !== undefined) notified.add(String(params[0]));
+        else queueMicrotask(() => deliver([String(params[0])]));
+        return Promise.resolve([] as T[]);
+      }
       const started = performance.now();
       inFlight++;
       const done = (ok: boolean) => {
@@ -192,8 +219,9 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     if (readOnly) return withinLimit(sql.begin("read only", (tx) => fn(runner(tx))) as Promise<T>, tryLimitMs);
     let givenUp = false;
     let sent: { identity: Identity; value: T } | undefined;
+    const notified = options.localNotify ? new Set<string>() : undefined;
     const work = sql.begin(async (tx) => {
-      const q = runner(tx);
+      const q = runner(tx, notified);
       const identity = q.run<Identity>("transactions.identity", []);
       identity.catch(() => {});
       const value = await fn(q);
@@ -204,12 +232,17 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     });
     const limit = deadline(tryLimitMs);
     try {
-      return (await Promise.race([work, limit.fired])) as T;
+      const value = (await Promise.race([work, limit.fired])) as T;
+      if (notified !== undefined) deliver(notified);
+      return value;
     } catch (error) {
       givenUp = true;
       work.catch(() => {});
       if (sent === undefined) throw error; // no COMMIT was sent, and none will be
-      if (await committed(sent.identity)) return sent.value;
+      if (await committed(sent.identity)) {
+        if (notified !== undefined) deliver(notified);
+        return sent.value;
+      }
       throw error;
     } finally {
       limit.clear();
@@ -231,6 +264,19 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
       }
     },
     close: (timeout = 5) => sql.end({ timeout }),
+    async listen(fn, onListening) {
+      if (options.localNotify) {
+        listeners.add(fn);
+        onListening?.();
+        return async () => {
+          listeners.delete(fn);
+        };
+      }
+      // one dedicated connection (postgres.js keeps it apart from the pool and LISTENs again
+      // after a reconnect, calling onListening each time)
+      const listening = await sql.listen(CHANGES_CHANNEL, (payload) => fn(payload), onListening);
+      return () => listening.unlisten();
+    },
     stats: () => ({ inFlight, poolMax: options.poolMax }),
   };
 }

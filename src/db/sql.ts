@@ -48,6 +48,11 @@ export const QUERY_NAMES = [
   "idempotency.get",
   "idempotency.put",
   "idempotency.sweep",
+  "changes.list",
+  "changes.heads",
+  "changes.notify",
+  "changes.lease",
+  "changes.prune",
 ] as const;
 
 export type QueryName = (typeof QUERY_NAMES)[number];

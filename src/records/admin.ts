@@ -31,13 +31,15 @@ export async function setLimits(db: Database, defaults: LimitDefaults, ref: Inst
  * (the order every write takes), then records and schemas in one statement, which resets
  * the usage row to a tombstone (zero usage, default limits) that keeps the install's tenant
  * and its revision and schema-version counters. 3 round trips (BEGIN, lock + purge
- * pipelined, COMMIT).
+ * pipelined, COMMIT). Its change feed goes too, so its open watch streams end.
  */
 export async function purgeInstall(db: Database, ref: InstallRef): Promise<void> {
   await db.transaction(async (q) => {
     await Promise.all([
       q.run("installs.lock_existing", [ref.installId, ref.tenantId]),
       q.run("installs.purge", [ref.installId, ref.tenantId]),
+      // its watchers, in every process, read the feed again and are told to reset (410)
+      q.run("changes.notify", [ref.installId]),
     ]);
   });
 }

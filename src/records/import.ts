@@ -9,7 +9,7 @@ import type { Database } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import type { InstallRef } from "./admin.ts";
 import type { ImportPlan } from "./import-lines.ts";
-import type { UsageRow } from "./install.ts";
+import { account, type UsageRow } from "./install.ts";
 import { type LimitDefaults, limitsOf, quotaBreach, quotaExceeded } from "./usage.ts";
 
 // records.import rows per statement: 5,000 rows of 1 KiB values are a 5 MB message
@@ -42,9 +42,9 @@ export async function applyImport(
   return db.transaction(
     async (q) => {
       const lock = q.run<UsageRow>("installs.lock", [installId, tenantId, plan.extensionId]);
-      const sweep = q.run("installs.sweep_expired", [installId, tenantId]);
+      const sweep = q.run<{ cleaned: number; bytes: number }>("installs.sweep_expired", [installId, tenantId]);
       const check = q.run<CheckRow>("installs.import_check", [installId, tenantId]);
-      const [[usage], , [state]] = await Promise.all([lock, sweep, check]);
+      const [[usage], [swept], [state]] = await Promise.all([lock, sweep, check]);
       if (usage === undefined) throw fail("FORBIDDEN", "this install belongs to another tenant");
       if (state === undefined) throw new Error("installs.import_check returned no row");
       if (state.records > 0 || state.schemas > 0) {
@@ -74,7 +74,11 @@ export async function applyImport(
       const breach = quotaBreach({ bytes: 0, records: 0 }, { bytes, records: live.length }, limits);
       if (breach !== undefined) throw quotaExceeded(breach);
 
-      const revision = live.length > 0 ? usage.last_revision + 1 : null;
+      // each expired row swept took a revision (and is a change of its own); the import's
+      // records share the one after them
+      const cleaned = swept?.cleaned ?? 0;
+      const base = usage.last_revision + cleaned;
+      const revision = live.length > 0 ? base + 1 : null;
       const work: Array<Promise<unknown>> = [];
       if (plan.limits !== undefined) {
         work.push(
@@ -112,8 +116,14 @@ export async function applyImport(
           ]),
         );
       }
-      if (revision !== null) {
-        work.push(q.run("installs.account", [installId, tenantId, bytes, live.length, revision]));
+      if (revision !== null || cleaned > 0) {
+        work.push(
+          account(q, ref, {
+            bytes: bytes - (swept?.bytes ?? 0),
+            records: live.length - cleaned,
+            lastRevision: revision ?? base,
+          }),
+        );
       }
       await Promise.all(work);
       return {

@@ -61,5 +61,15 @@ export type UsageChange = { bytes: number; records: number; lastRevision: number
  * single SQL statements of their own, are the exceptions; see docs/decisions.md). Every
  * delete statement returns what it deleted, so its caller can say what to account.
  */
-export const account = (q: Queryable, install: Pick<Install, "installId" | "tenantId">, change: UsageChange) =>
-  q.run("installs.account", [install.installId, install.tenantId, change.bytes, change.records, change.lastRevision]);
+export const account = async (
+  q: Queryable,
+  install: Pick<Install, "installId" | "tenantId">,
+  change: UsageChange,
+): Promise<void> => {
+  // every accounted change also wakes the install's watchers: a notification sent inside the
+  // transaction is delivered at its commit, never on rollback; pipelined, it costs no round trip
+  await Promise.all([
+    q.run("installs.account", [install.installId, install.tenantId, change.bytes, change.records, change.lastRevision]),
+    q.run("changes.notify", [install.installId]),
+  ]);
+};

@@ -4,8 +4,10 @@
 // caller renders a refusal.
 //
 // Round trips: BEGIN; installs.lock + records.state pipelined; the plan's statements
-// (records.upsert, records.delete, as the plan needs) + installs.account pipelined; COMMIT
-// = 4, whatever the op count. Only a request that would cross a quota pays more: one to
+// (records.upsert, records.delete, as the plan needs) + installs.account (with the change
+// feed's wake-up) pipelined; COMMIT = 4, whatever the op count. Both statements record
+// their changes in the change feed themselves (ext_storage_changes), so every write through
+// here is in the feed, in its transaction. Only a request that would cross a quota pays more: one to
 // sweep the install's expired rows and one to read the state again, before it is decided
 // for good; and a put to a namespace this process has not written yet, one to read its
 // schema version (schemas.get), so that its values are validated before the transaction.
@@ -415,7 +417,13 @@ async function apply(q: Queryable, install: Install, plan: Plan, swept: SweepRow
     upsert(q, install, puts),
     deletes.length === 0
       ? []
-      : q.run<DeletedRow>("records.delete", [...scope, deletes.map((d) => d.namespace), deletes.map((d) => d.key)]),
+      : q.run<DeletedRow>("records.delete", [
+          ...scope,
+          deletes.map((d) => d.namespace),
+          deletes.map((d) => d.key),
+          deletes.map((d) => d.revision),
+          deletes.map((d) => d.expired),
+        ]),
     changed ? account(q, install, change) : undefined,
   ]);
   const deletedBytes = deleted.reduce((sum, d) => sum + d.size_bytes, 0);

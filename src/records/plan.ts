@@ -102,7 +102,9 @@ export type PlannedPut = {
   ttl: number | null;
   expiresAt: string | null;
 };
-export type PlannedDelete = { namespace: string; key: string; sizeBytes: number };
+/** A stored row to delete, with the revision its delete takes and whether it had expired
+ * (the change feed shows that as reason expired). */
+export type PlannedDelete = { namespace: string; key: string; sizeBytes: number; revision: number; expired: boolean };
 
 /** What each op did, in op order: its new revision (null when it changed nothing). */
 export type OpOutcome = {
@@ -278,8 +280,9 @@ function planOf(ops: readonly Op[], state: State, delta: Plan["delta"], revision
       plan.outcomes.push({ ...outcome, revision, created: !live, deleted: false });
     } else if (s !== undefined && s.sizeBytes !== null) {
       // a stored row, live or expired, is deleted and takes a revision
-      plan.deletes.push({ namespace: op.namespace, key: op.key, sizeBytes: s.sizeBytes });
-      plan.outcomes.push({ ...outcome, revision: next(), created: false, deleted: live });
+      const revision = next();
+      plan.deletes.push({ namespace: op.namespace, key: op.key, sizeBytes: s.sizeBytes, revision, expired: !live });
+      plan.outcomes.push({ ...outcome, revision, created: false, deleted: live });
     } else {
       plan.outcomes.push({ ...outcome, revision: null, created: false, deleted: false });
     }

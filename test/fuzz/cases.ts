@@ -281,6 +281,33 @@ function query(r: Rng): string {
   return Array.from({ length: r.int(4) }, () => r.pick(params)).join("&");
 }
 
+/** A change feed's query: cursors of every kind, filters, limits. */
+function feedQuery(r: Rng): string {
+  const params = [
+    "since=now",
+    "since=",
+    "since=abc",
+    "since=%FF",
+    `since=${Buffer.from('[1,"x",5]').toString("base64url")}`,
+    `since=${Buffer.from("[1]").toString("base64url")}`,
+    `since=${"A".repeat(5000)}`,
+    "namespace=fz",
+    "namespace=bad%20ns",
+    "namespace=",
+    "prefix=k",
+    "prefix=%00",
+    "limit=1",
+    "limit=0",
+    "limit=1001",
+    "limit=abc",
+    "values=true",
+    "values=maybe",
+    "x=1",
+    "since=now&since=now",
+  ];
+  return Array.from({ length: r.int(4) }, () => r.pick(params)).join("&");
+}
+
 export function nextRequest(r: Rng, tokens: Tokens): RawRequest {
   const ns = r.chance(0.6) ? "fz" : r.pick(NAMESPACES);
   const key = r.chance(0.5) ? r.pick(["k", "k2", "a%2Fb"]) : r.pick(KEYS);
@@ -298,6 +325,10 @@ export function nextRequest(r: Rng, tokens: Tokens): RawRequest {
     ["GET", "/v1/namespaces", ""],
     ["DELETE", `/v1/namespaces/${ns}`, ""],
     ["GET", "/v1/usage", ""],
+    ["GET", `/v1/changes?${feedQuery(r)}`, ""],
+    ["GET", `/v1/namespaces/${ns}/changes?${feedQuery(r)}`, ""],
+    ["GET", `/v1/watch?${feedQuery(r)}`, ""],
+    ["GET", `/v1/namespaces/${ns}/watch?${feedQuery(r)}`, ""],
     ["PUT", `/v1/namespaces/${ns}/schema`, "schema"],
     ["GET", `/v1/namespaces/${ns}/schema`, ""],
     ["DELETE", `/v1/namespaces/${ns}/schema`, ""],

@@ -46,7 +46,15 @@ export function send(host: string, port: number, req: RawRequest, timeoutMs = 10
       socket.destroy();
       reject(new Error(`no answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      // a watch stream never ends by itself: once its head says it is one, the client leaves
+      const data = Buffer.concat(chunks);
+      const end = data.indexOf("\r\n\r\n");
+      if (end >= 0 && /\r\ncontent-type: text\/event-stream/i.test(data.subarray(0, end).toString("latin1"))) {
+        socket.destroy();
+      }
+    });
     // a server may answer early (401, 413) and close while the body is still being sent:
     // the write then fails, but the answer is there to read, so judge what arrived
     let failure: Error | undefined;
@@ -66,7 +74,9 @@ export function send(host: string, port: number, req: RawRequest, timeoutMs = 10
         if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
       }
       let body: Buffer = data.subarray(end + 4);
-      if (headers.get("transfer-encoding")?.includes("chunked")) body = dechunk(body);
+      // a watch stream was left after its head: its body is not looked at
+      if (headers.get("content-type")?.startsWith("text/event-stream")) body = Buffer.alloc(0);
+      else if (headers.get("transfer-encoding")?.includes("chunked")) body = dechunk(body);
       resolve({ status, headers, body: body.toString("utf8") });
     });
     socket.write(Buffer.concat([Buffer.from(head, "latin1"), req.body ?? new Uint8Array(0)]));

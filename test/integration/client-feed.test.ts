@@ -89,7 +89,8 @@ test.skipIf(!has.changes)(
       ["put", "other", "x"],
       ["delete", "feed", "a"],
     ]);
-    expect(page.items[0]?.value).toEqual({ v: 1 });
+    // a put carries its value while the record is still at that revision: "a" was deleted since
+    expect([page.items[0]?.value, page.items[1]?.value]).toEqual([undefined, 0]);
     const mine = await ns.changes({ since: start.cursor });
     expect(mine.items.map((c) => c.type)).toEqual(["put", "delete"]);
     expect((await client.changes({ since: page.cursor })).items).toEqual([]);

@@ -96,13 +96,47 @@ const admin = (ctx: Ctx, tail = "") =>
 const stringsOnly = { jsonSchema: { type: "string" } };
 
 // The admin export and import stream NDJSON, one line schema per line rather than one JSON
-// body: their answers are checked line by line in export-import*.test.ts, not here.
+// body: their answers are checked line by line in export-import*.test.ts, not here. The
+// watch routes stream Server-Sent Events: checked in watch.test.ts.
 const NDJSON_ROUTES = new Set([
   "GET /admin/v1/tenants/:tid/installs/:iid/export",
   "POST /admin/v1/tenants/:tid/installs/:iid/import",
+  "GET /v1/watch",
+  "GET /v1/namespaces/:ns/watch",
 ]);
 
+/** The own statuses of a change feed route: pages, a bad query, a cursor from before a purge. */
+const changesCases =
+  (path: string) =>
+  async (ctx: Ctx): Promise<Array<[number, Req]>> => {
+    await ctx.setup({ method: "PUT", path: rec("chg", "a"), body: { value: 1 } });
+    const first = await send(main, { method: "GET", path }, ctx.token);
+    const cursor = (first.body as { cursor: string }).cursor;
+    await send(main, { method: "DELETE", path: admin(ctx) }, await tokenFor({}, "storage:admin"));
+    return [
+      [200, { method: "GET", path: `${path}?values=true&limit=5` }],
+      [200, { method: "GET", path: `${path}?since=now` }],
+      [400, { method: "GET", path: `${path}?limit=0` }],
+      [400, { method: "GET", path: `${path}?since=not-a-cursor` }],
+      [410, { method: "GET", path: `${path}?since=${cursor}` }],
+    ];
+  };
+
 const ROUTES: RouteCase[] = [
+  {
+    route: "GET /v1/changes",
+    scope: "storage:read",
+    wrongScope: "storage:write",
+    valid: () => ({ method: "GET", path: "/v1/changes" }),
+    own: changesCases("/v1/changes"),
+  },
+  {
+    route: "GET /v1/namespaces/:ns/changes",
+    scope: "storage:read",
+    wrongScope: "storage:write",
+    valid: () => ({ method: "GET", path: "/v1/namespaces/chg/changes" }),
+    own: changesCases("/v1/namespaces/chg/changes"),
+  },
   {
     route: "GET /v1/namespaces/:ns/records/:key",
     scope: "storage:read",

@@ -64,8 +64,8 @@ describe("decide: plans", () => {
     const d = decide([del("a"), del("b"), del("c")], state([live(3, 10), expired(4, 6), absent]), none);
     if (d.kind !== "apply") throw new Error(d.kind);
     expect(d.plan.deletes).toEqual([
-      { namespace: "ns", key: "a", sizeBytes: 10 },
-      { namespace: "ns", key: "b", sizeBytes: 6 },
+      { namespace: "ns", key: "a", sizeBytes: 10, revision: 41, expired: false },
+      { namespace: "ns", key: "b", sizeBytes: 6, revision: 42, expired: true },
     ]);
     expect(d.plan.outcomes.map((o) => [o.revision, o.deleted])).toEqual([
       [41, true],

@@ -200,22 +200,20 @@ export type AtomicResponse = {
 
 export type Change = {
   type: "put" | "delete" | "namespace_deleted";
-  /** ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ */
   namespace: string;
   /** 1–512 bytes of UTF-8, no control characters, not . or .. */
   key?: string;
   revision: number;
-  expiresAt?: string | null;
-  /** with values=true */
+  /** RFC 3339 */
+  expiresAt?: string;
+  /** with values=true, while the record is still at this revision */
   value?: unknown;
-  /** a delete by the TTL cleanup */
   reason?: "expired";
 };
 
 export type ChangesPage = {
-  /** the changes committed after `since`, oldest first */
   items: Change[];
-  /** where the next read goes on from */
+  /** where the next page starts (since=) */
   cursor: string;
 };
 

@@ -18,7 +18,7 @@ const INSTALL_PATH = [...PATH, "INVALID_KEY"] as const;
 // what a line may hold beyond its value: the record line's fields, a 512-byte key escaped
 const LINE_OVERHEAD_BYTES = 4096;
 
-export function adminRoutes({ db, config, admission }: RouteDeps) {
+export function adminRoutes({ db, config, admission, watchers }: RouteDeps) {
   const tags = ["admin"];
   const { limits } = config;
   const lineChecks = compileLineSchemas({
@@ -50,6 +50,8 @@ export function adminRoutes({ db, config, admission }: RouteDeps) {
       "/admin/v1/tenants/:tid/installs/:iid",
       async ({ set, target }) => {
         await purgeInstall(db, target);
+        // this process's streams end now; other processes' on the purge's notification
+        watchers?.endInstall(target);
         set.status = 204;
       },
       {

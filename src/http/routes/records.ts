@@ -13,7 +13,9 @@ import { keyFaults, type WriteItem, writeItemFaults } from "../../records/items.
 import { deleteNamespace, listNamespaces } from "../../records/namespaces.ts";
 import type { RecordMeta, StoredRecord } from "../../records/record.ts";
 import { deleteRecord, getRecord, listRecords, patchRecord, putRecord } from "../../records/records.ts";
+import type { CleanupObserver } from "../../records/ttl.ts";
 import { valueProblem } from "../../records/values.ts";
+import type { Watchers } from "../../records/watch.ts";
 import { answers, BODY, documented, INSTALL, NAMESPACE, passedQuery } from "../answers.ts";
 import { ifNoneMatchOf, notModified } from "../conditional.ts";
 import { type Admission, admission as admissionMacro, type ItemCheck } from "../gate.ts";
@@ -28,6 +30,10 @@ export type RouteDeps = {
   config: Config;
   admission: Admission;
   metrics: Metrics;
+  /** told of every cleanup of expired rows after it committed (metrics, watchers) */
+  observeCleanup?: CleanupObserver;
+  /** the open watch streams of this process (a purge ends its install's) */
+  watchers?: Watchers;
   /** whether this list also sweeps its whole install (records/ttl.ts, sweepSampler) */
   sampleSweep: () => boolean;
 };
@@ -72,10 +78,10 @@ const noContent: Reply = { status: 204 };
 const patchedReply = (record: StoredRecord): Reply =>
   jsonText(200, recordJson(record), { etag: etag(record.revision) });
 
-export function recordRoutes({ db, config, admission, metrics, sampleSweep }: RouteDeps) {
+export function recordRoutes({ db, config, admission, metrics, observeCleanup, sampleSweep }: RouteDeps) {
   const { limits } = config;
   const keepFor = limits.idempotencyTtlSeconds;
-  const observe = metrics.countCleanup;
+  const observe = observeCleanup ?? metrics.countCleanup;
   const body = limitedBodies(limits);
   const tags = ["records"];
 
