@@ -21,14 +21,20 @@ with found as (
   select r.*, coalesce(sum(r.size_bytes) over (order by k.ord rows between unbounded preceding and 1 preceding), 0)
            as before_bytes
   from unnest($4::text[]) with ordinality as k(key, ord)
-  join ext_storage_records r
-    on r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3 and r.key = k.key
-    and (r.expires_at is null or r.expires_at > now())
+  -- one primary-key probe per key: a plain join let the generic plan (one row per
+  -- namespace, as the statistics average it) hash the whole namespace instead
+  cross join lateral (
+    select * from ext_storage_records r
+    where r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3 and r.key = k.key
+      and (r.expires_at is null or r.expires_at > now())
+    limit 1
+  ) r
 )
 select exists (
+         -- an index-only scan of the TTL index (install_id, namespace, expires_at); with
+         -- tenant_id in it, the planner read the whole namespace from namespace_scan_idx
          select 1 from ext_storage_records e
-         where e.install_id = $1 and e.tenant_id = $2 and e.namespace = $3
-           and e.expires_at is not null and e.expires_at <= now()
+         where e.install_id = $1 and e.namespace = $3 and e.expires_at <= now()
        ) as expired_pending,
        r.key,
        case when r.before_bytes < $5 then

@@ -1,7 +1,9 @@
 -- name: records.get
 -- Reads one record by key (GET), and tells whether the install's namespace holds expired
--- rows (expired_pending: one probe of the TTL partial index, which finds nothing when
--- nothing has expired). When it does, the service sends records.get_cleaning instead, which
+-- rows (expired_pending: one index-only probe of the TTL partial index, which finds nothing
+-- when nothing has expired; without tenant_id, which is not in that index: install ids are
+-- unique across tenants, and a false positive would only send the cleaning statement, which
+-- filters on the tenant). When it does, the service sends records.get_cleaning instead, which
 -- deletes and counts them in its own statement and reads again: a read runs the cleanup's
 -- CTEs only when there is something to clean (spec section 8), and otherwise costs about
 -- what the plain primary-key SELECT does (bench/README.md). One key, so no byte cut: the
@@ -16,9 +18,10 @@
 --   holds no live record)
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 key
 select exists (
+         -- an index-only scan of the TTL index (install_id, namespace, expires_at); with
+         -- tenant_id in it, the planner read the whole namespace from namespace_scan_idx
          select 1 from ext_storage_records e
-         where e.install_id = $1 and e.tenant_id = $2 and e.namespace = $3
-           and e.expires_at is not null and e.expires_at <= now()
+         where e.install_id = $1 and e.namespace = $3 and e.expires_at <= now()
        ) as expired_pending,
        r.key, r.value, r.value_from_jsonb, r.revision, r.expires_at, r.created_at, r.updated_at
 from (select) as one

@@ -48,9 +48,10 @@ with page as (
   where counted.through_bytes - counted.size_bytes - counted.previous_bytes < $9
 )
 select exists (
+         -- an index-only scan of the TTL index (install_id, namespace, expires_at); with
+         -- tenant_id in it, the planner read the whole namespace from namespace_scan_idx
          select 1 from ext_storage_records e
-         where e.install_id = $1 and e.tenant_id = $2 and e.namespace = $3
-           and e.expires_at is not null and e.expires_at <= now()
+         where e.install_id = $1 and e.namespace = $3 and e.expires_at <= now()
        ) as expired_pending,
        page.*
 from (select) as one
