@@ -8,6 +8,7 @@
 //               under pgbench (bench/peers/statements.ts): database CPU µs per call and ratio
 // Writes a JSON report (--out, default bench-peers.json) and prints each figure beside its
 // target (issue 13). Needs DATABASE_URL on this machine (pgbench and the backends' CPU).
+// Its 50 installs (peers-install-*) are seeded at the start and removed at the end.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +16,7 @@ import postgres from "postgres";
 import { parseCommandLine } from "../../src/cli/args.ts";
 import { dbmate } from "../../src/db/migrate.ts";
 import { runServers } from "./servers.ts";
-import { PGBENCH, pairs, parentOf, postmasterCpu, seed } from "./statements.ts";
+import { PGBENCH, pairs, parentOf, postmasterCpu, seed, unseed } from "./statements.ts";
 
 const HELP = `bun run bench:peers [--part servers|statements|all] [options]
 
@@ -169,6 +170,10 @@ if (part === "servers" || part === "all") {
     workers: (values.workers as string).split(",").map(Number),
   });
 }
+
+const cleanup = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+await unseed(cleanup);
+await cleanup.end();
 
 report.loadAfter = loadavg();
 writeFileSync(values.out as string, `${JSON.stringify(report, null, 2)}\n`);

@@ -18,6 +18,14 @@ export const VALUE = JSON.stringify({ theme: "dark", note: "x".repeat(200), n: 4
 
 type Sql = { unsafe(text: string, params?: unknown[]): Promise<unknown[]> };
 
+/** Removes the seeded installs' rows (the peers' PUTs write records without usage, so they
+ * must not stay behind for db:reconcile to find). */
+export async function unseed(sql: Sql): Promise<void> {
+  const installs = Array.from({ length: SEED.installs }, (_, i) => installId(i));
+  await sql.unsafe("delete from ext_storage_records where install_id = any($1::text[])", [installs]);
+  await sql.unsafe("delete from ext_storage_usage where install_id = any($1::text[])", [installs]);
+}
+
 /** Seeds SEED's rows (every fourth with a TTL a day away, none expired), replacing earlier ones. */
 export async function seed(sql: Sql): Promise<void> {
   const installs = Array.from({ length: SEED.installs }, (_, i) => installId(i));
