@@ -45,6 +45,7 @@ export async function boot() {
     config,
     log,
     app,
+    metrics,
     database: embedded === undefined ? "postgres" : "embedded",
 
     /** With no configured key (the embedded default), prints a ready token and a curl line. */

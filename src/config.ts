@@ -49,6 +49,8 @@ export type Config = Readonly<{
   /** browser origins allowed to call the API (CORS): a list, any origin, or none (no CORS headers) */
   corsOrigins: "*" | readonly string[] | undefined;
   idleTimeoutSeconds: number;
+  /** server processes sharing the port; 0: one per CPU (src/workers.ts) */
+  workers: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }>;
 
@@ -121,7 +123,18 @@ export const ENV = t.Object({
     31_536_000,
     "how long a write's answer is kept for its `Idempotency-Key`",
   ),
-  STORAGE_DB_POOL_MAX: intVar(10, 1, 1000, "connections to PostgreSQL (the embedded database always uses 1)"),
+  STORAGE_WORKERS: intVar(
+    0,
+    0,
+    256,
+    "server processes sharing the port (`reusePort`), `/metrics` summing them all; `0`: one per CPU; `1`: one process; the embedded database always runs one",
+  ),
+  STORAGE_DB_POOL_MAX: intVar(
+    10,
+    1,
+    1000,
+    "connections to PostgreSQL, per server process (the embedded database always uses 1)",
+  ),
   STORAGE_DB_PREPARE: t.Boolean({
     default: true,
     description: "prepared statements; `false` behind PgBouncer in transaction mode",
@@ -335,6 +348,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: corsOrigins(env),
     // a connection idle this long (a stalled or slow client) is closed by the server
     idleTimeoutSeconds: int(env, "STORAGE_IDLE_TIMEOUT_SECONDS"),
+    workers: int(env, "STORAGE_WORKERS"),
     logLevel: logLevel as Config["logLevel"],
   });
 }

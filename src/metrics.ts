@@ -1,6 +1,8 @@
 // Prometheus metrics. Every label's values are bounded by construction: route templates,
 // status classes, contract error codes, query names, cleanup triggers, and tenant/extension
 // ids hashed into HASH_BUCKETS buckets each, so no input can grow the number of series.
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import client from "prom-client";
 import type { Database } from "./db/client.ts";
 import type { QueryName } from "./db/sql.ts";
@@ -38,6 +40,8 @@ export function createMetrics() {
     name: "ttl_expired_rows_pending",
     help: "Expired rows not yet deleted (a bounded count, refreshed on an interval)",
     registers,
+    // every worker counts the same rows: /metrics shows one count, not their sum
+    aggregator: "max",
   });
   const requests = new client.Histogram({
     name: "http_request_duration_seconds",
@@ -103,8 +107,50 @@ export function createMetrics() {
     },
   });
 
+  // STORAGE_WORKERS > 1: the directory where every worker serves its registry as JSON
+  let shared: { dir: string; path: string; server: { stop(force?: boolean): unknown } } | undefined;
+
   return {
     registry,
+    /**
+     * With several workers: serves this registry as JSON on `<dir>/<index>.sock`, so that
+     * /metrics, on whichever worker answers it, sums every worker's (text()).
+     */
+    share(dir: string, index: number) {
+      const server = Bun.serve({
+        unix: join(dir, `${index}.sock`),
+        fetch: async () => Response.json(await registry.getMetricsAsJSON()),
+      });
+      shared = { dir, server, path: join(dir, `${index}.sock`) };
+    },
+    unshare() {
+      shared?.server.stop(true);
+      if (shared !== undefined) rmSync(shared.path, { force: true });
+    },
+    /** The Prometheus text of /metrics: this process's, or with workers all of theirs summed
+     * (a worker that does not answer within a second is left out, and counted). */
+    async text(): Promise<string> {
+      if (shared === undefined) return registry.metrics();
+      const dir = shared.dir;
+      const sockets = readdirSync(dir).filter((name) => name.endsWith(".sock"));
+      const answers = await Promise.all(
+        sockets.map((name) =>
+          fetch("http://workers/metrics", { unix: join(dir, name), signal: AbortSignal.timeout(1000) } as RequestInit)
+            .then((res) => (res.ok ? (res.json() as Promise<object[]>) : undefined))
+            .catch(() => undefined),
+        ),
+      );
+      const found = answers.filter((a): a is object[] => a !== undefined);
+      const summed = client.AggregatorRegistry.aggregate(found);
+      const missing = sockets.length - found.length;
+      return `${await summed.metrics()}# HELP storage_workers_reporting Server processes whose metrics are summed here
+# TYPE storage_workers_reporting gauge
+storage_workers_reporting ${found.length}
+# HELP storage_workers_silent Server processes that did not answer for this scrape
+# TYPE storage_workers_silent gauge
+storage_workers_silent ${missing}
+`;
+    },
     watchDatabase(db: Database) {
       database = db;
     },

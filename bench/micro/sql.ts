@@ -44,11 +44,11 @@ export function sqlBenches(db: Database) {
       1,
     );
   const statements: [QueryName, string, () => Promise<unknown>][] = [
-    ["records.get", "records.get (1 key)", () => rows(db, "records.get", [...ids, ns, ["user/007"]], 1)],
+    ["records.get", "records.get (1 key)", () => rows(db, "records.get", [...ids, ns, "user/007"], 1)],
     [
-      "records.get",
-      "records.get (bulk-get, 50 keys)",
-      () => rows(db, "records.get", [...ids, ns, BENCH_KEYS.slice(0, 50)], 50),
+      "records.bulk_get",
+      "records.bulk_get (50 keys)",
+      () => rows(db, "records.bulk_get", [...ids, ns, BENCH_KEYS.slice(0, 50), 1_048_576], 50),
     ],
     ["records.state", "records.state (1 key)", () => rows(db, "records.state", [...ids, [ns], ["user/007"]], 1)],
     [

@@ -267,8 +267,9 @@ try {
     const groups: Array<Array<[string, string]>> = [
       [
         ["records.get before", pgbenchScript(read(beforeDir, "get.sql"), getParams("v"))],
-        ["records.get after", pgbenchScript(read(ROOT, "get.sql"), getParams("v"))],
-        ["records.get after, older rows", pgbenchScript(read(ROOT, "get.sql"), getParams("legacy"))],
+        // the keys-array statement is records.bulk_get since GET took one key of its own
+        ["records.get after", pgbenchScript(read(ROOT, "bulk-get.sql"), getParams("v"))],
+        ["records.get after, older rows", pgbenchScript(read(ROOT, "bulk-get.sql"), getParams("legacy"))],
       ],
       [
         ["records.list before (100 with values)", pgbenchScript(read(beforeDir, "list.sql"), listParams("v"))],

@@ -6,14 +6,15 @@ import type { Install } from "./install.ts";
 import { checkBulkKeys, prepareWriteItems, putOps, type WriteItem } from "./items.ts";
 import { runWrite, type WriteResult } from "./pipeline.ts";
 import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
+import { type ReadCleanup, readCleaning } from "./records.ts";
 import { refusalOfMany } from "./refusals.ts";
 import { type CleanupObserver, ignoreCleanup } from "./ttl.ts";
 import type { LimitDefaults } from "./usage.ts";
 
-type FoundRow = RecordRow & { cleaned: number; key: string | null; fits: boolean | null };
+type FoundRow = RecordRow & ReadCleanup & { key: string | null; fits: boolean | null };
 
 /**
- * bulk-get: 1 round trip (cleanup included). Items in request order, as many as fit in
+ * bulk-get: 1 round trip, 2 when the namespace holds expired rows (see readCleaning). Items in request order, as many as fit in
  * `maxPageBytes` (the first always does); the records past it are named in `unprocessed`,
  * for the client to ask for again.
  */
@@ -26,14 +27,13 @@ export async function bulkGet(
   observe: CleanupObserver = ignoreCleanup,
 ) {
   const wanted = checkBulkKeys(keys);
-  const rows = await db.run<FoundRow>("records.get", [
-    install.installId,
-    install.tenantId,
-    namespace,
-    wanted,
-    maxPageBytes,
-  ]);
-  observe("bulk_get", install, rows[0]?.cleaned ?? 0);
+  const params = [install.installId, install.tenantId, namespace, wanted, maxPageBytes];
+  const { rows, cleaned } = await readCleaning<FoundRow>(
+    db,
+    { name: "records.bulk_get", params },
+    { name: "records.get_cleaning", params },
+  );
+  observe("bulk_get", install, cleaned);
   const byKey = new Map(rows.filter((r) => r.key !== null).map((r) => [r.key as string, r]));
   const items: StoredRecord[] = [];
   const missing: string[] = [];

@@ -3,6 +3,7 @@
 // refusals are rendered in the shapes of a request of one record. Round trips are counted
 // per operation.
 import type { Database } from "../db/client.ts";
+import type { QueryName } from "../db/sql.ts";
 import { type Remember, rememberVia } from "./idempotency.ts";
 import { account, type Install } from "./install.ts";
 import { prepareWriteItems, putOps } from "./items.ts";
@@ -15,10 +16,34 @@ import type { LimitDefaults } from "./usage.ts";
 
 export type Precondition = { ifMatch?: number; ifNoneMatch?: boolean };
 
-type FoundRow = RecordRow & { cleaned: number; key: string | null };
+type FoundRow = RecordRow & { key: string | null } & ReadCleanup;
 type ListedRow = FoundRow & { before_bytes: string | number | null };
 
-/** GET: 1 round trip (expired-row cleanup included). The record, or undefined. */
+/** What a read's rows say of the namespace's expired rows: records.get, records.bulk_get and
+ * records.list whether there are any, their _cleaning variants how many they deleted. */
+export type ReadCleanup = { expired_pending?: boolean; cleaned?: number | string };
+
+type Read = { name: QueryName; params: readonly unknown[] };
+
+/**
+ * A read and, only when it saw expired rows in the namespace, its _cleaning variant, which
+ * deletes and counts them in its own statement (and so its transaction) and reads again
+ * (spec section 8): the second round trip is paid only when there is something to clean.
+ * Returns the rows of the read whose result stands and the rows deleted.
+ */
+export async function readCleaning<Row extends ReadCleanup>(
+  db: Database,
+  read: Read,
+  cleaning: Read,
+): Promise<{ rows: Row[]; cleaned: number }> {
+  const rows = await db.run<Row>(read.name, read.params);
+  if (rows[0]?.expired_pending !== true) return { rows, cleaned: 0 };
+  const again = await db.run<Row>(cleaning.name, cleaning.params);
+  return { rows: again, cleaned: Number(again[0]?.cleaned ?? 0) };
+}
+
+/** GET: 1 round trip; 2 when the namespace holds expired rows (the second cleans them). The
+ * record, or undefined. */
 export async function getRecord(
   db: Database,
   install: Install,
@@ -26,9 +51,15 @@ export async function getRecord(
   key: string,
   observe: CleanupObserver = ignoreCleanup,
 ): Promise<StoredRecord | undefined> {
-  // one key: the first record always fits the byte cut, whatever the limit
-  const [row] = await db.run<FoundRow>("records.get", [install.installId, install.tenantId, namespace, [key], 1]);
-  observe("get", install, row?.cleaned ?? 0);
+  const scope = [install.installId, install.tenantId, namespace];
+  const read = await readCleaning<FoundRow>(
+    db,
+    { name: "records.get", params: [...scope, key] },
+    // one key: the first record always fits the byte cut, whatever the limit
+    { name: "records.get_cleaning", params: [...scope, [key], 1] },
+  );
+  observe("get", install, read.cleaned);
+  const [row] = read.rows;
   return row?.key == null ? undefined : toRecord(row as RecordRow);
 }
 
@@ -136,7 +167,8 @@ export type ListPage = { items: Array<RecordMeta | StoredRecord>; cursor: string
 type SweepRow = { cleaned: number; bytes: number; last_revision: number | null };
 
 /**
- * List: 1 round trip (expired-row cleanup of the namespace included). Asks for one row more
+ * List: 1 round trip; 2 when the namespace holds expired rows (the second cleans them, see
+ * readCleaning). Asks for one row more
  * than the page to know, without a second query, whether another page follows. With
  * sweepInstall (the sampled sweep of every Nth list), the whole install's expired rows are
  * deleted too: 4 round trips (BEGIN; sweep; its accounting + the list pipelined; COMMIT).
@@ -163,6 +195,7 @@ export async function listRecords(
     options.maxPageBytes,
   ];
   let swept = 0;
+  let cleaned = 0;
   let rows: ListedRow[];
   if (sweepInstall) {
     rows = await db.transaction(async (q) => {
@@ -177,14 +210,19 @@ export async function listRecords(
               lastRevision: sweep.last_revision + sweep.cleaned,
             })
           : undefined;
-      const [, listed] = await Promise.all([accounted, q.run<ListedRow>("records.list", params)]);
+      const [, listed] = await Promise.all([accounted, q.run<ListedRow>("records.list_cleaning", params)]);
       swept = sweep?.cleaned ?? 0;
       return listed;
     });
+    cleaned = Number(rows[0]?.cleaned ?? 0);
   } else {
-    rows = await db.run<ListedRow>("records.list", params);
+    ({ rows, cleaned } = await readCleaning<ListedRow>(
+      db,
+      { name: "records.list", params },
+      { name: "records.list_cleaning", params },
+    ));
   }
-  observe("list", install, rows[0]?.cleaned ?? 0);
+  observe("list", install, cleaned);
   observe("sampling", install, swept);
   const found = rows.filter((r) => r.key !== null);
   // the rows that start under the byte limit, at most `limit`; a row past them means more

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadQueries, statementText } from "../../src/db/sql.ts";
 
-test("the read cleanup is written once and sent inside both reads", () => {
+test("the read cleanup is written once and sent inside both cleaning reads", () => {
   const queries = loadQueries();
-  for (const name of ["records.get", "records.list"] as const) {
+  for (const name of ["records.get_cleaning", "records.list_cleaning"] as const) {
     expect(queries[name]).not.toMatch(/^-- include:/m);
     expect(queries[name]).toContain("last_revision = last_revision + cleaned.n");
   }

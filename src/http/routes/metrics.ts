@@ -18,7 +18,7 @@ export function metricsRoutes(config: Config, metrics: Metrics) {
         }
       }
       set.headers["content-type"] = metrics.registry.contentType;
-      return metrics.registry.metrics();
+      return metrics.text();
     },
     { detail: { tags: ["health"], summary: "Prometheus metrics" } },
   );

@@ -1,0 +1,39 @@
+-- name: records.get_cleaning
+-- records.get and records.bulk_get, after, in the same statement, the cleanup of the install's namespace
+-- (records.expired_cleanup: expired rows deleted, usage and revisions adjusted, usage row
+-- locked first). Sent only when either saw expired rows in the namespace
+-- (expired_pending): its CTEs cost a read about twice the plain SELECT's database CPU, so
+-- the common read, with nothing expired, runs none of them. Returns what records.bulk_get
+-- does (with expired_pending as cleaned); GET sends its one key as an array of one and 1.
+-- One round trip, one router task on Citus (every CTE filters on install_id).
+-- The value comes back as the JSON text it was written as (value_json), which the service
+-- passes to the client as it is: parsing it and writing it out again took a third of the
+-- service's CPU on reads. A row whose value_json is not of its revision (written before
+-- value_json existed, or since by the previous release, which writes only jsonb) comes back
+-- as jsonb's text with value_from_jsonb, and the service canonicalises it (JSON.parse, then
+-- JSON.stringify) before any client sees it.
+-- Byte cut (spec section 18): records are counted in request order; one whose preceding
+-- records already reach $5 bytes (size_bytes) comes back with fits = false and no value, so
+-- the database never ships more than about $5 bytes of values. The first always fits.
+-- returns: one row per live record found, each with cleaned (rows deleted) and fits; when
+--   none is found, exactly one row with cleaned and null record columns
+-- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[]), $5 byte limit (STORAGE_MAX_PAGE_BYTES)
+with
+-- include: records.expired_cleanup
+,
+found as (
+  select r.*, coalesce(sum(r.size_bytes) over (order by k.ord rows between unbounded preceding and 1 preceding), 0)
+           as before_bytes
+  from unnest($4::text[]) with ordinality as k(key, ord)
+  join ext_storage_records r
+    on r.install_id = $1 and r.tenant_id = $2 and r.namespace = $3 and r.key = k.key
+    and (r.expires_at is null or r.expires_at > now())
+)
+select cleaned.n as cleaned, r.key,
+       case when r.before_bytes < $5 then
+         case when r.value_json_revision = r.revision then r.value_json::text else r.value::text end
+       end as value,
+       r.value_json_revision is distinct from r.revision as value_from_jsonb,
+       r.revision, r.expires_at, r.created_at, r.updated_at, r.before_bytes < $5 as fits
+from cleaned
+left join found r on true
