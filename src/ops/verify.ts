@@ -68,6 +68,18 @@ const EXPECTED_TABLES: Record<string, Column[]> = {
     ["granted", "integer", true],
     ["refilled_at", TS, true],
   ],
+  // the answers kept for Idempotency-Keys (src/records/idempotency.ts)
+  ext_storage_idempotency: [
+    ["install_id", "text", true],
+    ["tenant_id", "text", true],
+    ["idem_key", "text", true, "C"],
+    ["request_hash", "text", true],
+    ["status", "integer", true],
+    ["headers", "jsonb", true],
+    ["body", "text", false],
+    ["created_at", TS, true],
+    ["expires_at", TS, true],
+  ],
 };
 
 /** Every index the statements rely on, as pg_get_indexdef prints it (schema prefix removed). */
@@ -79,6 +91,10 @@ const EXPECTED_INDEXES: Record<string, string> = {
   ext_storage_usage_pkey: "CREATE UNIQUE INDEX ext_storage_usage_pkey ON ext_storage_usage USING btree (install_id)",
   ext_storage_rate_buckets_pkey:
     "CREATE UNIQUE INDEX ext_storage_rate_buckets_pkey ON ext_storage_rate_buckets USING btree (install_id, tenant_id)",
+  ext_storage_idempotency_pkey:
+    "CREATE UNIQUE INDEX ext_storage_idempotency_pkey ON ext_storage_idempotency USING btree (install_id, idem_key)",
+  ext_storage_idempotency_expires_idx:
+    "CREATE INDEX ext_storage_idempotency_expires_idx ON ext_storage_idempotency USING btree (expires_at)",
   ext_storage_records_namespace_scan_idx:
     "CREATE INDEX ext_storage_records_namespace_scan_idx ON ext_storage_records USING btree (install_id, namespace) INCLUDE (tenant_id, size_bytes, expires_at)",
   ext_storage_records_ttl_idx:
@@ -107,6 +123,7 @@ export async function verify(url: string): Promise<Verification> {
     await attempt("tables", () => tables(sql));
     await attempt("indexes", () => indexes(sql));
     await attempt("ttl sweeper", () => sweeperFunction(sql));
+    await attempt("idempotency sweeper", () => idempotencySweeper(sql));
     await attempt("citus placement", () => (citus ? placement(sql) : skipCitus()));
     await attempt("smoke CRUD", () => smokeCrud(sql));
   } finally {
@@ -177,6 +194,19 @@ async function indexes(sql: postgres.Sql): Promise<Check[]> {
       return { name: `index ${name}`, status: "fail", detail: "present but not valid (a failed concurrent build?)" };
     return { name: `index ${name}`, status: "ok", detail: def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON /, "") };
   });
+}
+
+/** The idempotency sweeper's SQL function (IDEMPOTENCY_SWEEP_INTERVAL_MS calls it). */
+async function idempotencySweeper(sql: postgres.Sql): Promise<Check> {
+  const [row] =
+    await sql`select to_regprocedure('ext_storage_sweep_idempotency(integer, integer)') is not null as present`;
+  return row?.present
+    ? { name: "idempotency sweeper", status: "ok", detail: "ext_storage_sweep_idempotency(integer, integer) present" }
+    : {
+        name: "idempotency sweeper",
+        status: "fail",
+        detail: "ext_storage_sweep_idempotency(integer, integer) missing",
+      };
 }
 
 /** The scheduled sweeper's SQL function (TTL_SWEEP_INTERVAL_MS and pg_cron call it). */

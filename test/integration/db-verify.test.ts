@@ -30,13 +30,17 @@ test("a migrated database verifies: tables, columns, indexes, migrations and a r
     "table ext_storage_schemas": "ok",
     "table ext_storage_usage": "ok",
     "table ext_storage_rate_buckets": "ok",
+    "table ext_storage_idempotency": "ok",
     "index ext_storage_records_pkey": "ok",
     "index ext_storage_schemas_pkey": "ok",
     "index ext_storage_usage_pkey": "ok",
     "index ext_storage_rate_buckets_pkey": "ok",
+    "index ext_storage_idempotency_pkey": "ok",
+    "index ext_storage_idempotency_expires_idx": "ok",
     "index ext_storage_records_namespace_scan_idx": "ok",
     "index ext_storage_records_ttl_idx": "ok",
     "ttl sweeper": "ok",
+    "idempotency sweeper": "ok",
     "citus placement": "skip",
     "smoke CRUD": "ok",
   });
@@ -48,7 +52,7 @@ test("a migrated database verifies: tables, columns, indexes, migrations and a r
   const human = await runScript("db:verify", [], db.url);
   expect(human.code).toBe(0);
   expect(human.stdout).toContain("ok    smoke CRUD");
-  expect(human.stdout).toMatch(/13 ok, 0 failed, 1 skipped: VERIFIED\n$/);
+  expect(human.stdout).toMatch(/17 ok, 0 failed, 1 skipped: VERIFIED\n$/);
 });
 
 test("an unmigrated database fails verification, naming what is missing", async () => {
