@@ -154,13 +154,18 @@ describe("changes", () => {
     const c = await as();
     await c.put("t", "short", { value: 1, ttlSeconds: 1 });
     await c.put("t", "kept", { value: 1 });
+    await c.put("u", "gone", { value: 1, ttlSeconds: 1 });
     await Bun.sleep(1100);
     expect((await c.get("t", "short")).status).toBe(404); // the read cleans it up
+    // a bulk-delete that finds the row expired deletes it: a cleanup too
+    expect((await c.bulk("u", "bulk-delete", { keys: ["gone"] })).body).toEqual({ deleted: 0 });
     const all = await readAll(c, undefined);
     expect(all.items.map(brief)).toEqual([
       ["put", "t", "short"],
       ["put", "t", "kept"],
+      ["put", "u", "gone"],
       ["delete", "t", "short", "expired"],
+      ["delete", "u", "gone", "expired"],
     ]);
   });
 
