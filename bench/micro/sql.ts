@@ -66,21 +66,25 @@ export function sqlBenches(db: Database) {
     ["installs.lock", "installs.lock", () => rows(db, "installs.lock", [...ids, extensionId], 1)],
     ["health.migrations", "health.migrations", () => db.run("health.migrations", [])],
   ];
-  const put = ["installs.lock", "records.state", "records.upsert", "installs.account"] as const;
+  const put = ["installs.lock", "records.state", "records.upsert", "installs.account", "changes.notify"] as const;
   checkStatementNames([...statements.map(([name]) => name), ...put]);
 
   group("SQL round trips (one statement, autocommit)", () => {
     for (const [, label, fn] of statements) bench(label, fn);
   });
   group("write transactions as the service runs them", () => {
-    bench("PUT: BEGIN; installs.lock + records.state; records.upsert + installs.account; COMMIT", () =>
+    bench("PUT: BEGIN; installs.lock + records.state; records.upsert + installs.account + changes.notify; COMMIT", () =>
       db.transaction(async (q) => {
         const [[usage]] = await Promise.all([
           rows(q, "installs.lock", [...ids, extensionId], 1),
           rows(q, "records.state", [...ids, [ns], ["user/002"]], 1),
         ]);
         const revision = Number((usage as { last_revision: number | string }).last_revision) + 1;
-        await Promise.all([upsert(q, "user/002", revision), q.run("installs.account", [...ids, 0, 0, revision])]);
+        await Promise.all([
+          upsert(q, "user/002", revision),
+          q.run("installs.account", [...ids, 0, 0, revision]),
+          q.run("changes.notify", [installId]),
+        ]);
       }),
     );
   });

@@ -55,8 +55,23 @@ type Watcher = {
   again: boolean;
   /** when it was last woken (performance.now()): a shared read sent before then may predate the change */
   wokenAt: number;
+  /** reads failed in a row (the database away): retried with a growing pause, then closed */
+  failures: number;
   closed: boolean;
 };
+
+// A read that fails (a connection cut, a restart) is tried again rather than closing the
+// stream at once, so that a database blip does not send every client reconnecting together:
+// after 0.25, 0.5, 1, 2 s; the fifth failure in a row closes the stream (the client resumes
+// from its last id).
+const READ_TRIES = 5;
+
+/** A pause that keeps no process alive (the app also runs under Deno: no Bun.sleep). */
+const pause = (ms: number) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    (timer as { unref?: () => void }).unref?.();
+  });
 
 type SharedRead = { sentAt: number; result: Promise<ChangesResult> };
 
@@ -158,11 +173,17 @@ export function createWatchers(
         }
         w.cursor = result.page.cursor;
         w.position = decodePosition(w.install, w.cursor);
+        w.failures = 0;
         if (result.page.items.length < limit && !w.again) return;
       }
     } catch (error) {
-      log.warn("watch read failed", { error: (error as Error).message });
-      close(w, "failed");
+      w.failures++;
+      log.warn("watch read failed", { error: (error as Error).message, failures: w.failures });
+      if (w.failures >= READ_TRIES) close(w, "failed");
+      else {
+        const retry = setTimeout(() => void read(w), 250 * 2 ** (w.failures - 1));
+        retry.unref?.();
+      }
     } finally {
       w.reading = false;
     }
@@ -245,6 +266,7 @@ export function createWatchers(
         reading: false,
         again: false,
         wokenAt: performance.now(),
+        failures: 0,
         closed: false,
       };
       set.add(w);
@@ -269,8 +291,10 @@ export function createWatchers(
       draining = true;
       for (const w of all()) close(w, "drain");
       if (poller !== undefined) clearInterval(poller);
-      const unlisten = await listening;
-      await unlisten?.().catch(() => {});
+      // bounded: a listener cut from the database may be reconnecting, and its UNLISTEN would
+      // wait for that; the pool's close ends its connection anyway
+      const unlisten = await Promise.race([listening, pause(1000).then(() => undefined)]);
+      if (unlisten !== undefined) await Promise.race([unlisten().catch(() => {}), pause(1000)]);
     },
   };
 }

@@ -184,6 +184,28 @@ describe("watch", () => {
     expect(s.comments).toContain("closing (drain)");
   }, 30_000);
 
+  test("a stream outlives its server's database connections being cut", async () => {
+    const install = newInstall();
+    const token = await tokenFor(install);
+    const c = client(server.url, token);
+    const s = await openSse(`${server.url}/v1/watch`, token);
+    await c.put("cut", "a", { value: 1 });
+    await s.waitFor(1);
+    // every connection the service holds: its pool and its listener
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity
+              where pid <> pg_backend_pid() and application_name = 'ext-storage'`;
+    let written = false;
+    for (let i = 0; i < 20 && !written; i++) {
+      written = (await c.put("cut", "b", { value: 1 })).status === 201;
+      if (!written) await Bun.sleep(100);
+    }
+    expect(written).toBe(true);
+    const events = await s.waitFor(2, 5000);
+    expect(events.map((e) => parse(e.data).key)).toEqual(["a", "b"]);
+    expect(server.watchers.count(install.installId)).toBe(1);
+    s.close();
+  }, 30_000);
+
   test("resumes across a server restart and after the listener's connection is killed", async () => {
     const install = newInstall();
     const token = await tokenFor(install);
