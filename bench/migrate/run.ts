@@ -242,6 +242,11 @@ function report(
   const longestMigrationLockWaitMs = round(Math.max(sampledMigration?.ms ?? 0, statementWait, timedOutWait), 1);
   const failures = Object.fromEntries(r.recorder.failures);
   const failedRequests = [...r.recorder.failures.values()].reduce((a, b) => a + b, 0);
+  // DRIVER_OVERLOAD (dropped from the driver's full queue) and DRIVER_TIMEOUT (unfinished at
+  // the end) were never answered: the machine could not keep up with the offered rate
+  const driverFailures = [...r.recorder.failures]
+    .filter(([code]) => code.startsWith("DRIVER_"))
+    .reduce((a, [, n]) => a + n, 0);
   const applied = r.pending.every((v) => r.applied.includes(v));
   const migrationMs = record ? Date.parse(record.finishedAt) - Date.parse(record.startedAt) : undefined;
   return {
@@ -271,6 +276,10 @@ function report(
     },
     requests: r.recorder.requests,
     failedRequests,
+    /** of them, answered with an error by the service or lost on the way (not the driver's) */
+    answeredWithError: failedRequests - driverFailures,
+    /** of them, dropped or left unfinished by an overloaded driver */
+    driverFailures,
     failures,
     driverChecks: r.checks,
     locks: {
@@ -299,6 +308,8 @@ export type MigrationBenchReport = ReturnType<typeof report>;
 export function renderReport(r: MigrationBenchReport): string {
   const rows: [string, string, string][] = [
     ["failed requests (whole run)", String(r.failedRequests), `${TARGETS.failedRequests}`],
+    ["  answered with an error", String(r.answeredWithError), ""],
+    ["  dropped by the overloaded driver", String(r.driverFailures), ""],
     ["longest lock wait, any session", `${r.longestLockWaitMs} ms`, `< ${TARGETS.lockWaitMs} ms`],
     ["  of it, the migration's or behind it", `${r.longestMigrationLockWaitMs} ms`, `< ${TARGETS.lockWaitMs} ms`],
     ["lock-timeout retries", String(r.migration.lockTimeoutRetries), ""],
