@@ -23,6 +23,7 @@ const COMMANDS: string[][] = [
   ["bench:ttl"],
   ["bench:values"],
   ["bench:rate"],
+  ["bench:migrate"],
   ["load"],
   ["load", "run"],
   ["load", "ceiling"],
