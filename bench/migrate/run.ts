@@ -124,9 +124,11 @@ export async function runMigrationBench(o: MigrateBenchOptions) {
     const startAt = (l.warmupSec + o.beforeSec) * 1000;
     const waitUntil = Date.now() + boundMs + 300_000;
     let loadEnded = false;
-    void loadDone.finally(() => {
+    const ended = () => {
       loadEnded = true;
-    });
+    };
+    // its outcome, an error included, is awaited below; this only notes that it ended
+    loadDone.then(ended, ended);
     while (recorder.now() < startAt && !loadEnded && Date.now() < waitUntil) await Bun.sleep(20);
     if (loadEnded) throw new Error("the load ended before the migration could start");
     o.say(`load running at ${round((installs.length * l.ratePerInstallPerMin) / 60)} ops/s; db:migrate --safe`);
@@ -142,8 +144,13 @@ export async function runMigrationBench(o: MigrateBenchOptions) {
   const result = await loadDone.catch((error: Error) => ({ error }));
   const locks = await sampler.stop();
   await service.stop();
+  // the load's own error first: a load that ended early is why the migration did not run
+  if ("error" in result) {
+    throw new Error(
+      `crud-mix stopped: ${result.error.message} (a service that answers 503 needs the schema the held-back migrations bring: try a smaller --hold-back)`,
+    );
+  }
   if (failure !== undefined) throw failure;
-  if ("error" in result) throw result.error;
   if (migration === undefined) throw new Error("the migration did not run");
   return report(o, {
     startedAt,
