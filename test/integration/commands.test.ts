@@ -23,6 +23,8 @@ const COMMANDS: string[][] = [
   ["bench:ttl"],
   ["bench:values"],
   ["bench:rate"],
+  ["bench:migrate"],
+  ["bench:peers"],
   ["load"],
   ["load", "run"],
   ["load", "ceiling"],
