@@ -16,6 +16,12 @@ declare const Deno: {
 async function main() {
   const service = await boot();
   const { app, config, log } = service;
+  // as in main.ts: logged as a fault, never the end of the process
+  globalThis.addEventListener("unhandledrejection", (event: Event & { reason?: unknown }) => {
+    event.preventDefault();
+    const reason = event.reason;
+    log.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) });
+  });
   const listening = Promise.withResolvers<string>();
   const server = Deno.serve(
     {

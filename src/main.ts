@@ -20,6 +20,12 @@ every process, then exits.
 async function main() {
   const service = await boot();
   const { app, config, log, metrics } = service;
+  // a promise nobody awaited that failed (a statement sent ahead of one that failed first:
+  // db/client.ts, sentAhead) is a fault to fix, logged as one; it must not end a process
+  // that serves every other request
+  process.on("unhandledRejection", (reason) => {
+    log.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) });
+  });
   const role = workerRole(config);
   app.listen({ port: config.port, hostname: config.host, reusePort: role.count > 1, ...serveOptions(config) });
   const server = app.server;

@@ -16,7 +16,7 @@ export type ServiceProcess = {
   url: string;
   pid: number;
   alive(): boolean;
-  /** what it wrote on stderr so far (the first 20,000 characters) */
+  /** what it wrote on stderr so far (its first and its last 20,000 characters) */
   stderr(): string;
   exited: Promise<number>;
   /** SIGTERM and wait for the drain; SIGKILL past the bound */
@@ -43,11 +43,26 @@ export async function startServiceProcess(options: {
     stdout: "ignore",
     stderr: "pipe",
   });
-  let stderr = "";
+  // the first and the last STDERR_KEPT characters: how it started, and how it ended (a crash
+  // is the last thing a process writes)
+  let head = "";
+  let tail = "";
+  let dropped = false;
   void (async () => {
     const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) if (stderr.length < STDERR_KEPT) stderr += decoder.decode(chunk);
+    for await (const chunk of proc.stderr) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (head.length < STDERR_KEPT) head += text;
+      else {
+        tail += text;
+        if (tail.length > 2 * STDERR_KEPT) {
+          tail = tail.slice(-STDERR_KEPT);
+          dropped = true;
+        }
+      }
+    }
   })().catch(() => {});
+  const stderr = () => (tail === "" ? head : `${head}${dropped ? "\n[…]\n" : ""}${tail.slice(-STDERR_KEPT)}`);
   let exited = false;
   const exitedP = proc.exited.then((code) => {
     exited = true;
@@ -73,7 +88,7 @@ export async function startServiceProcess(options: {
   for (;;) {
     if (exited) {
       await exitedP;
-      throw new Error(`the server exited before it was ready:\n${stderr}`);
+      throw new Error(`the server exited before it was ready:\n${stderr()}`);
     }
     const ready = await fetch(`${url}${options.readyPath ?? "/readyz"}`, { signal: AbortSignal.timeout(2000) })
       .then((res) => res.status === 200)
@@ -81,7 +96,7 @@ export async function startServiceProcess(options: {
     if (ready) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the server was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${stderr}`);
+      throw new Error(`the server was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${stderr()}`);
     }
     await Bun.sleep(100);
   }
@@ -90,7 +105,7 @@ export async function startServiceProcess(options: {
     url,
     pid: proc.pid,
     alive: () => !exited,
-    stderr: () => stderr,
+    stderr,
     exited: exitedP,
     stop,
     async kill(signal = "SIGKILL") {

@@ -54,6 +54,17 @@ export type DatabaseOptions = {
   localNotify?: boolean;
 };
 
+/**
+ * A statement sent ahead (pipelined) of another that is awaited first. When the first fails
+ * (a terminated connection fails both), this one is never awaited: marked handled here, so
+ * its rejection does not end the process as an unhandled one. It is still awaited, and its
+ * error seen, wherever the caller goes on to await it. Returns the same promise.
+ */
+export function sentAhead<T>(statement: Promise<T>): Promise<T> {
+  statement.catch(() => {});
+  return statement;
+}
+
 export const CHANGES_CHANNEL = "ext_storage_changes";
 
 const TRIES = 3;

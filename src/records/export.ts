@@ -8,7 +8,7 @@
 // keyset walk never repeats a key and never skips one that lived throughout; a record
 // written, changed or deleted while the export runs may or may not be in it.
 import { EXPORT_FORMAT } from "../contract/schemas.ts";
-import type { Database } from "../db/client.ts";
+import { type Database, sentAhead } from "../db/client.ts";
 import type { InstallRef } from "./admin.ts";
 import { canonicalFromJsonb } from "./values.ts";
 
@@ -104,14 +104,16 @@ export async function exportInstall(
         const rows = await db.transaction(
           async (q) => {
             const ordered = q.run("transactions.ordered_scan", []);
-            const page = q.run<RecordRow>("records.export", [
-              ref.installId,
-              ref.tenantId,
-              after[0],
-              after[1],
-              pageBounds.rows,
-              pageBounds.bytes,
-            ]);
+            const page = sentAhead(
+              q.run<RecordRow>("records.export", [
+                ref.installId,
+                ref.tenantId,
+                after[0],
+                after[1],
+                pageBounds.rows,
+                pageBounds.bytes,
+              ]),
+            );
             await ordered;
             return page;
           },

@@ -1,5 +1,5 @@
 // The install's namespaces: what they hold, and deleting one whole.
-import type { Database } from "../db/client.ts";
+import { type Database, sentAhead } from "../db/client.ts";
 import type { Remember } from "./idempotency.ts";
 import { account, type Install, writeInInstall } from "./install.ts";
 
@@ -31,7 +31,9 @@ export async function deleteNamespace(
     db,
     install,
     async (q, lock) => {
-      const pending = q.run<DeletedRow>("namespaces.delete", [install.installId, install.tenantId, namespace]);
+      const pending = sentAhead(
+        q.run<DeletedRow>("namespaces.delete", [install.installId, install.tenantId, namespace]),
+      );
       const usage = await lock;
       const [row] = await pending;
       if (row === undefined) throw new Error("namespaces.delete returned no row");

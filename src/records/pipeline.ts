@@ -24,7 +24,7 @@
 // its ops naming any namespaces of the install.
 import type { ValidateFunction } from "ajv";
 import { BoundedMap } from "../bounded-map.ts";
-import type { Database, Queryable } from "../db/client.ts";
+import { type Database, type Queryable, sentAhead } from "../db/client.ts";
 import type { CleanupTrigger } from "../metrics.ts";
 import { BYTES_PER_TURN, MS_PER_TURN, nextTurn } from "../turns.ts";
 import { chargeValidation } from "../work-meter.ts";
@@ -317,7 +317,7 @@ export async function runWrite(
           derived
             ? q.run<ValuedStateRow>("records.state_values", stateParams)
             : q.run<ValuedStateRow>("records.state", stateParams);
-        const statePending = readState(); // sent together with the lock
+        const statePending = sentAhead(readState()); // sent together with the lock
         const usage: UsageRow = await lock;
         const rows = await statePending;
         const ops = derived ? resolveOps(requested, rows) : (requested as readonly Op[]);
