@@ -23,6 +23,7 @@ const COMMANDS: string[][] = [
   ["bench:ttl"],
   ["bench:values"],
   ["bench:rate"],
+  ["bench:peers"],
   ["load"],
   ["load", "run"],
   ["load", "ceiling"],
