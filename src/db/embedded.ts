@@ -23,10 +23,18 @@ export async function startEmbedded(dataDir: string): Promise<Embedded> {
   }
 }
 
+/**
+ * PGlite's memory is the process's: its default shared_buffers (128 MB, never given back by
+ * the WebAssembly heap once touched) was the largest single part of an idle service's RSS.
+ * 16 MB holds the working set of a development database; the rest is PostgreSQL's defaults
+ * cut to one session's needs (bench/README.md, Embedded mode).
+ */
+const EMBEDDED_SETTINGS = ["shared_buffers=16MB", "wal_buffers=1MB", "work_mem=1MB", "maintenance_work_mem=8MB"];
+
 async function open(dataDir: string, release: () => void): Promise<Embedded> {
   const dir = join(dataDir, "pglite");
   mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  const db = await PGlite.create(dir, { postgresqlconf: EMBEDDED_SETTINGS });
 
   // dbmate opens two connections; PGlite has one session, and the socket server interleaves
   // the statements of its connections. So migrate first through a server that admits
