@@ -77,10 +77,18 @@ async function readText(request: Request, maxBytes: number, read?: (bytes: numbe
   const parts: string[] = [];
   let total = 0;
   const reader = request.body.getReader();
+  // a body already buffered comes in chunks without a turn of the event loop between them
+  // (each read settles at once): a pause every BYTES_PER_TURN decoded
+  let sinceTurn = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
+    sinceTurn += value.byteLength;
+    if (sinceTurn > BYTES_PER_TURN) {
+      await nextTurn();
+      sinceTurn = 0;
+    }
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
       throw tooLarge(maxBytes);

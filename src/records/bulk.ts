@@ -3,7 +3,7 @@
 import type { Database } from "../db/client.ts";
 import { type Remember, rememberVia } from "./idempotency.ts";
 import type { Install } from "./install.ts";
-import { checkBulkKeys, prepareWriteItems, putOps, type WriteItem } from "./items.ts";
+import { checkBulkKeys, prepareBulkItemsInTurns, putOps, type WriteItem } from "./items.ts";
 import { runWrite, type WriteResult } from "./pipeline.ts";
 import { type RecordRow, type StoredRecord, toRecord } from "./record.ts";
 import { type ReadCleanup, readCleaning } from "./records.ts";
@@ -57,7 +57,7 @@ export async function bulkPut(
   observe: CleanupObserver = ignoreCleanup,
   remember?: Remember<BulkPutResult>,
 ): Promise<BulkPutResult> {
-  const ops = putOps(namespace, prepareWriteItems(items, true));
+  const ops = putOps(namespace, await prepareBulkItemsInTurns(items));
   const result = await runWrite(
     db,
     defaults,
