@@ -112,7 +112,7 @@ export const ENV = t.Object({
     "tokens a process leases from the shared bucket at a time; `0`: a tenth of the rate",
   ),
   STORAGE_WORK_LIMIT_BYTES: intVar(
-    1024 * 1024,
+    256 * 1024,
     0,
     undefined,
     "work per install and process, bytes a second (1 ms of validation = 16 KiB); `0`: off",
