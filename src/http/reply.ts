@@ -25,6 +25,13 @@ export const jsonText = (
   body: typeof text === "string" ? text : partsBody(text),
 });
 
+/** 200 with a body Elysia serialises. */
+export const ok = (body: unknown): Reply => ({ status: 200, body });
+/** 201 or 200: a resource created, or one replaced. */
+export const createdOrOk = (created: boolean, body: unknown): Reply => ({ status: created ? 201 : 200, body });
+/** 204, no body. */
+export const noContent: Reply = { status: 204 };
+
 const bodyLengths = new WeakMap<object, number>();
 
 /** The characters of a reply's body (a JSON text or a stream of one): its install's work. */

@@ -9,6 +9,7 @@ import { compileLineSchemas, ImportReader } from "../../records/import-lines.ts"
 import { answers, BODY, PATH } from "../answers.ts";
 import { admission as admissionMacro, streamGate } from "../gate.ts";
 import { checkNdjsonType, ndjsonLines } from "../ndjson.ts";
+import { noContent, send } from "../reply.ts";
 import { installRefOf } from "../request.ts";
 import type { RouteDeps } from "./records.ts";
 
@@ -52,7 +53,7 @@ export function adminRoutes({ db, config, admission, watchers }: RouteDeps) {
         await purgeInstall(db, target);
         // this process's streams end now; other processes' on the purge's notification
         watchers?.endInstall(target);
-        set.status = 204;
+        return send(set, noContent);
       },
       {
         adminInstall: "storage:admin",

@@ -6,6 +6,7 @@ import { usageOf } from "../../records/usage.ts";
 import { answers, BODY, INSTALL, NAMESPACE } from "../answers.ts";
 import { admission as admissionMacro } from "../gate.ts";
 import { limitedBodies } from "../limits.ts";
+import { createdOrOk, noContent, send } from "../reply.ts";
 import type { RouteDeps } from "./records.ts";
 
 export function settingsRoutes({ db, config, admission }: RouteDeps) {
@@ -18,8 +19,7 @@ export function settingsRoutes({ db, config, admission }: RouteDeps) {
       "/v1/namespaces/:ns/schema",
       async ({ body, set, install, namespace }) => {
         const { created, schema } = await putSchema(db, config.limits, install, namespace, body);
-        set.status = created ? 201 : 200;
-        return schema;
+        return send(set, createdOrOk(created, schema)) as typeof schema;
       },
       {
         namespace: { scope: "storage:schema", body: schemaBody },
@@ -37,7 +37,7 @@ export function settingsRoutes({ db, config, admission }: RouteDeps) {
       "/v1/namespaces/:ns/schema",
       async ({ set, install, namespace }) => {
         await deleteSchema(db, install, namespace);
-        set.status = 204;
+        send(set, noContent);
       },
       {
         namespace: "storage:schema",

@@ -22,7 +22,7 @@ import { type Admission, admission as admissionMacro, type ItemCheck } from "../
 import { replying } from "../idempotency.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { limitedBodies } from "../limits.ts";
-import { jsonText, type Reply, send } from "../reply.ts";
+import { jsonText, noContent, ok, type Reply, send } from "../reply.ts";
 import { listQuery, preconditionOf } from "../request.ts";
 
 export type RouteDeps = {
@@ -72,8 +72,6 @@ const writtenReply = (result: { created: boolean; record: RecordMeta }): Reply =
   headers: { etag: etag(result.record.revision) },
   body: result.record,
 });
-const ok = (body: unknown): Reply => ({ status: 200, body });
-const noContent: Reply = { status: 204 };
 /** PATCH: the whole record, with its value as written, and its tag. */
 const patchedReply = (record: StoredRecord): Reply =>
   jsonText(200, recordJson(record), { etag: etag(record.revision) });
