@@ -10,7 +10,8 @@
 import { BoundedMap } from "../bounded-map.ts";
 import { AppError } from "../errors.ts";
 
-type Bucket = { tokens: number; at: number };
+/** A token bucket: its level and when it was last refilled (performance.now() ms). */
+export type Bucket = { tokens: number; at: number };
 
 /** The request's principal, as far as the limit cares: admin tokens name no install. */
 export type Limited = { tenantId?: string; installId?: string };
@@ -37,6 +38,19 @@ export function rateLimited(perSecond: number, waitSeconds: number): AppError {
   );
 }
 
+/**
+ * The bucket of `id` at `t`, refilled at `perSecond` up to `burst` since it was last seen; one
+ * not seen yet (or dropped from the bounded map) starts full. Shared by the request rate and
+ * the work budget (work-budget.ts), whose units are bytes.
+ */
+export function refilled(buckets: BoundedMap<string, Bucket>, id: string, perSecond: number, burst: number, t: number) {
+  const bucket = buckets.get(id) ?? { tokens: burst, at: t };
+  bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
+  bucket.at = t;
+  buckets.set(id, bucket);
+  return bucket;
+}
+
 export function createRateLimiter(
   perSecond: number,
   now: () => number = () => performance.now(),
@@ -47,12 +61,7 @@ export function createRateLimiter(
   /** Spends one token of the principal's install; admin tokens (no install) are not limited. */
   return function take(principal: Limited): void {
     if (perSecond <= 0 || principal.installId === undefined) return;
-    const t = now();
-    const id = pairKey(principal);
-    const bucket = buckets.get(id) ?? { tokens: burst, at: t };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
-    bucket.at = t;
-    buckets.set(id, bucket);
+    const bucket = refilled(buckets, pairKey(principal), perSecond, burst, now());
     if (bucket.tokens < 1) throw rateLimited(perSecond, (1 - bucket.tokens) / perSecond);
     bucket.tokens -= 1;
   };

@@ -23,7 +23,7 @@
 import { BoundedMap } from "../bounded-map.ts";
 import { AppError } from "../errors.ts";
 import { meter } from "../work-meter.ts";
-import { type Limited, pairKey } from "./rate-limit.ts";
+import { type Bucket, type Limited, pairKey, refilled } from "./rate-limit.ts";
 
 /** One millisecond of schema validation counts as this many bytes of work (16 KiB): about what
  * the service spends per millisecond reading, writing and answering bytes. */
@@ -33,8 +33,6 @@ export const WORK_BYTES_PER_VALIDATION_MS = 16 * 1024;
 export function meterPrincipal(principal: Limited, budget: WorkBudget): void {
   meter(principal, (ms) => budget.charge(principal, ms * WORK_BYTES_PER_VALIDATION_MS));
 }
-
-type Bucket = { bytes: number; at: number };
 
 export type WorkBudget = {
   /** 429 RATE_LIMITED while the principal's install is in debt; admin tokens (no install)
@@ -58,21 +56,15 @@ export function createWorkBudget(
 ): WorkBudget {
   const buckets = new BoundedMap<string, Bucket>(MAX_BUCKETS);
   const off = bytesPerSecond <= 0;
-  const bucketOf = (principal: Limited): Bucket => {
-    const t = now();
-    const id = pairKey(principal);
-    const bucket = buckets.get(id) ?? { bytes: burstBytes, at: t };
-    bucket.bytes = Math.min(burstBytes, bucket.bytes + ((t - bucket.at) / 1000) * bytesPerSecond);
-    bucket.at = t;
-    buckets.set(id, bucket);
-    return bucket;
-  };
+  // a bucket's tokens are bytes here
+  const bucketOf = (principal: Limited): Bucket =>
+    refilled(buckets, pairKey(principal), bytesPerSecond, burstBytes, now());
   return {
     admit(principal) {
       if (off || principal.installId === undefined) return;
       const bucket = bucketOf(principal);
-      if (bucket.bytes >= 0) return;
-      const retryAfter = Math.max(1, Math.ceil(-bucket.bytes / bytesPerSecond));
+      if (bucket.tokens >= 0) return;
+      const retryAfter = Math.max(1, Math.ceil(-bucket.tokens / bytesPerSecond));
       throw new AppError(
         "RATE_LIMITED",
         `this install has used its work budget of ${bytesPerSecond} bytes/s (request and response bytes, schema validation time); retry after ${retryAfter} s`,
@@ -83,7 +75,7 @@ export function createWorkBudget(
     charge(principal, bytes) {
       if (off || principal.installId === undefined || !(bytes > 0)) return;
       const bucket = bucketOf(principal);
-      bucket.bytes = Math.max(-burstBytes, bucket.bytes - bytes);
+      bucket.tokens = Math.max(-burstBytes, bucket.tokens - bytes);
     },
   };
 }

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import type { Database, Queryable } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import type { Install } from "./install.ts";
+import { decodeOpaque, encodeOpaque } from "./keys.ts";
 import { canonicalFromJsonb } from "./values.ts";
 
 export type Position = { revision: number; namespace: string; key: string };
@@ -28,20 +29,12 @@ const installTag = (s: Scope) =>
 export function encodePosition(scope: Scope, p: Position): string {
   const body =
     p.namespace === "" ? [1, installTag(scope), p.revision] : [1, installTag(scope), p.revision, p.namespace, p.key];
-  return Buffer.from(JSON.stringify(body)).toString("base64url");
+  return encodeOpaque(body);
 }
 
 export function decodePosition(scope: Scope, cursor: string): Position {
   const bad = () => fail("INVALID_REQUEST", "since is not a cursor of this install's change feed");
-  if (cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
-  const text = Buffer.from(cursor, "base64url").toString("utf8");
-  if (Buffer.from(text, "utf8").toString("base64url") !== cursor) throw bad();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw bad();
-  }
+  const parsed = decodeOpaque(cursor);
   if (!Array.isArray(parsed) || parsed[0] !== 1 || parsed[1] !== installTag(scope)) throw bad();
   const [, , revision, namespace = "", key = ""] = parsed as [number, string, unknown, unknown?, unknown?];
   if (!Number.isSafeInteger(revision) || (revision as number) < 0) throw bad();

@@ -83,24 +83,31 @@ const scopeTag = (s: CursorScope) =>
     .digest("base64url")
     .slice(0, 16);
 
+/** A JSON value as an opaque cursor: base64url of its JSON text. */
+export const encodeOpaque = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+/** The JSON value of an opaque cursor (encodeOpaque), or undefined when it is not one: over
+ * 4,096 characters, not base64url, not the canonical encoding (base64url decoding would
+ * otherwise ignore trailing junk) or not JSON. */
+export function decodeOpaque(cursor: string): unknown {
+  if (cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  if (Buffer.from(text, "utf8").toString("base64url") !== cursor) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function encodeCursor(scope: CursorScope, lastKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, s: scopeTag(scope), k: lastKey })).toString("base64url");
+  return encodeOpaque({ v: 1, s: scopeTag(scope), k: lastKey });
 }
 
 export function decodeCursor(scope: CursorScope, cursor: string): string {
   const bad = (): AppError => fail("INVALID_REQUEST", "cursor is not valid for this install, namespace and prefix");
-  if (cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
-  const text = Buffer.from(cursor, "base64url").toString("utf8");
-  // only the canonical encoding: base64url decoding would otherwise ignore trailing junk
-  if (Buffer.from(text, "utf8").toString("base64url") !== cursor) throw bad();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw bad();
-  }
-  const c = parsed as { v?: unknown; s?: unknown; k?: unknown } | null;
-  if (c === null || typeof c !== "object" || c.v !== 1 || c.s !== scopeTag(scope)) throw bad();
+  const c = decodeOpaque(cursor) as { v?: unknown; s?: unknown; k?: unknown } | null | undefined;
+  if (c === undefined || c === null || typeof c !== "object" || c.v !== 1 || c.s !== scopeTag(scope)) throw bad();
   if (keyProblem(c.k) !== undefined) throw bad();
   return c.k as string;
 }
