@@ -13,6 +13,25 @@ export interface Queryable {
 /** Told of every statement's duration, by name: the labels of the query metrics. */
 export type QueryObserver = (name: QueryName, seconds: number, ok: boolean) => void;
 
+/**
+ * A transaction as its work sees it. BEGIN goes out with the work's first statements (no
+ * round trip of its own); COMMIT goes out when the work returns, or earlier, right behind
+ * its last statements, when the work calls commit().
+ */
+export interface Transaction extends Queryable {
+  /**
+   * Sends COMMIT now, behind the statements already run, so that they and the COMMIT take
+   * one round trip; the work then awaits their answers and returns. The transaction's
+   * outcome stays transaction()'s: it resolves with the work's result once COMMIT is
+   * answered (and looks the outcome up when that answer is late or lost), and rejects when
+   * the database rolled back instead (a statement before COMMIT failed: the work sees its
+   * error too). Throws when the transaction's bound has fired (nothing is sent then). The
+   * work runs no statement after it (one would be refused), and nothing it does before
+   * returning can undo the commit.
+   */
+  commit(): void;
+}
+
 export interface Database extends Queryable {
   /**
    * Runs fn in one transaction; retried (at most 3 tries) on serialization failure or
@@ -20,7 +39,7 @@ export interface Database extends Queryable {
    * fails, rejects as unavailable (503) only once the transaction is known not to have
    * committed and never to commit; when it did commit, fn's result is returned.
    */
-  transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(fn: (q: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(timeoutSeconds?: number): Promise<void>;
   /**
    * Calls fn with the install id of every change notification (changes.notify) committed
@@ -96,6 +115,9 @@ const UNBOUNDED: ReadonlySet<QueryName> = new Set([
 
 const timeoutError = () =>
   Object.assign(new Error("the database did not answer in time"), { code: "TRANSACTION_TIMEOUT" });
+
+const outcomeUnknown = () =>
+  Object.assign(new Error("the outcome of a transaction could not be learnt"), { code: "TRANSACTION_OUTCOME_UNKNOWN" });
 
 /** The bound as a promise of its own, so a caller can tell it fired and act before answering. */
 function deadline(ms: number): { fired: Promise<never>; clear(): void } {
@@ -197,8 +219,12 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
    * is already done. Resolves true (committed) or false (aborted); rejects when the
    * database could not say within OUTCOME_WAIT_MS.
    */
-  async function committed(identity: Identity): Promise<boolean> {
+  async function committed(identified: Promise<Identity[]>): Promise<boolean> {
     const start = performance.now();
+    // asked first in the transaction's pipeline, it has answered unless the connection was
+    // lost before any answer came
+    const [identity] = await withinLimit(identified, OUTCOME_POLL_MS).catch(() => []);
+    if (identity === undefined) throw outcomeUnknown();
     while (performance.now() - start < OUTCOME_WAIT_MS) {
       try {
         const [row] = await withinLimit(
@@ -215,30 +241,39 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
       }
       await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
     }
-    throw Object.assign(new Error("the outcome of a transaction could not be learnt"), {
-      code: "TRANSACTION_OUTCOME_UNKNOWN",
-    });
+    throw outcomeUnknown();
   }
 
   /**
    * One try. The transaction's identity is asked first, in its pipeline. Once the bound
-   * fires, fn's result can no longer be committed: the callback throws instead of returning,
-   * so the driver rolls back rather than commits. Only when the callback had already
-   * returned (COMMIT sent) is the answer in doubt, and then the database is asked.
+   * fires, fn's result can no longer be committed: the callback throws instead of returning
+   * (or commit() refuses), so the driver rolls back rather than commits. Only when COMMIT was
+   * already sent is the answer in doubt, and then the database is asked.
    */
-  async function attempt<T>(fn: (q: Queryable) => Promise<T>, tryLimitMs: number, readOnly: boolean): Promise<T> {
-    if (readOnly) return withinLimit(sql.begin("read only", (tx) => fn(runner(tx))) as Promise<T>, tryLimitMs);
-    let givenUp = false;
-    let sent: { identity: Identity; value: T } | undefined;
+  async function attempt<T>(fn: (q: Transaction) => Promise<T>, tryLimitMs: number, readOnly: boolean): Promise<T> {
     const notified = options.localNotify ? new Set<string>() : undefined;
-    const work = sql.begin(async (tx) => {
+    let givenUp = false;
+    // set once COMMIT is sent: who the transaction is, to ask its outcome; fn's result once known
+    let sent: { identity: Promise<Identity[]> } | undefined;
+    let result: { value: T } | undefined;
+    const work = sql.begin(readOnly ? "read only" : "", async (tx) => {
       const q = runner(tx, notified);
-      const identity = q.run<Identity>("transactions.identity", []);
-      identity.catch(() => {});
-      const value = await fn(q);
-      const [id] = await identity;
-      if (givenUp || id === undefined) throw timeoutError();
-      sent = { identity: id, value };
+      const identity = readOnly ? undefined : q.run<Identity>("transactions.identity", []);
+      identity?.catch(() => {});
+      const commit = () => {
+        if (givenUp) throw timeoutError();
+        if (identity !== undefined) sent = { identity };
+        // the driver awaits it once the callback returns (patches/README.md)
+        void (tx as unknown as { commit(): Promise<unknown> }).commit();
+      };
+      const value = await fn({ run: q.run, commit });
+      result = { value };
+      if (sent === undefined && identity !== undefined) {
+        // COMMIT goes out when this callback returns
+        await identity;
+        if (givenUp) throw timeoutError();
+        sent = { identity };
+      }
       return value;
     });
     const limit = deadline(tryLimitMs);
@@ -252,7 +287,9 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
       if (sent === undefined) throw error; // no COMMIT was sent, and none will be
       if (await committed(sent.identity)) {
         if (notified !== undefined) deliver(notified);
-        return sent.value;
+        if (result !== undefined) return result.value;
+        // committed, but the answers of its statements were lost with the connection
+        throw outcomeUnknown();
       }
       throw error;
     } finally {
@@ -265,7 +302,7 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     // reconciliation over every install): only the request path's statements are bounded
     run: (name, params) =>
       UNBOUNDED.has(name) ? standalone.run(name, params) : withinLimit(standalone.run(name, params), limitMs),
-    async transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    async transaction<T>(fn: (q: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
       for (let tries = 1; ; tries++) {
         try {
           return await attempt(fn, options?.limitMs ?? limitMs, options?.readOnly === true);

@@ -22,6 +22,10 @@ const UNAVAILABLE_DRIVER = new Set([
   "SASL_SIGNATURE_MISMATCH",
   "MESSAGE_NOT_SUPPORTED",
   "TRANSACTION_TIMEOUT", // db/client.ts: a transaction that did not settle within its limit
+  // db/client.ts: a COMMIT whose outcome the database could not tell within its wait (the
+  // residual risk of docs/decisions.md, "A 503 means not applied")
+  "TRANSACTION_OUTCOME_UNKNOWN",
+  "ROLLED_BACK", // the driver: COMMIT answered ROLLBACK (nothing applied)
   "ECONNREFUSED",
   "ECONNRESET",
   "ECONNABORTED",

@@ -22,6 +22,11 @@ test("both builds of the installed driver carry the patch (ESM for Bun and Deno,
     const connection = read(`node_modules/postgres/${build}/connection.js`);
     expect(connection).toContain("if (socket === null) {");
     expect(connection.match(/chunk = nextWriteTimer = null/g)?.length).toBe(4);
-    expect(read(`node_modules/postgres/${build}/index.js`)).toContain("closed = true, reject(e)");
+    const index = read(`node_modules/postgres/${build}/index.js`);
+    expect(index).toContain("closed = true, onclosed && onclosed(e)");
+    // BEGIN and COMMIT pipelined with the transaction's statements
+    expect(index).toContain("await Promise.race([taken, begun])");
+    expect(index).toContain("sql.commit = () => committing ||");
+    expect(index).toContain("return void (blocked = true)");
   }
 });
