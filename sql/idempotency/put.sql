@@ -1,6 +1,7 @@
 -- name: idempotency.put
 -- Keeps a write's first 2xx answer under its Idempotency-Key, in the write's transaction
--- (after its statements, before COMMIT: one round trip more than the write without a key).
+-- (once its statements answered, pipelined with COMMIT: one round trip more than the write
+-- without a key, 3 in all).
 -- An expired entry of the same key is replaced. ON CONFLICT … SET uses only excluded.* (Citus
 -- refuses volatile functions there); the row selects from the install's usage row, so on
 -- Citus the statement is routed to the install's shard.

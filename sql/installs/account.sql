@@ -1,5 +1,6 @@
 -- name: installs.account
--- Adds a write's effect to the install's usage row, held since installs.lock.
+-- Adds a write's effect to the install's usage row, held since installs.lock. Sent with the
+-- write's statements and COMMIT (one round trip), so it takes the sizes read under the lock.
 -- returns: nothing
 -- $1 install_id, $2 tenant_id, $3 bytes delta, $4 records delta, $5 last revision handed out
 update ext_storage_usage

@@ -5,6 +5,9 @@
 -- committed write: usage, quotas, revisions and preconditions are exact without
 -- SERIALIZABLE. Lock order everywhere: this row, then record rows; nothing takes them the
 -- other way round, so writers never deadlock (see records.get for readers).
+-- Round trips of a write (src/records/pipeline.ts): this statement goes out with BEGIN and
+-- records.state (or records.state_values), the write's statements with installs.account and
+-- COMMIT: 2 in all, whatever the number of keys or ops (bulk, atomic).
 -- An install created by the admin API has no extension yet: its first write records it.
 -- returns: one row when the install belongs to the token's tenant: bytes_used,
 --   record_count (all stored rows, expired ones not yet cleaned included), max_bytes,

@@ -1,6 +1,6 @@
 // The platform's view of installs: usage of any install, quota overrides, and purge on
 // uninstall. Installs are named by tenant and install id, not by a token.
-import type { Database } from "../db/client.ts";
+import { type Database, sentAhead } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { type LimitDefaults, limitsOf, usageOf } from "./usage.ts";
 
@@ -30,16 +30,20 @@ export async function setLimits(db: Database, defaults: LimitDefaults, ref: Inst
  * Deletes everything of an install, atomically and idempotently: the usage row lock first
  * (the order every write takes), then records and schemas in one statement, which resets
  * the usage row to a tombstone (zero usage, default limits) that keeps the install's tenant
- * and its revision and schema-version counters. 3 round trips (BEGIN, lock + purge
- * pipelined, COMMIT). Its change feed goes too, so its open watch streams end.
+ * and its revision and schema-version counters. 1 round trip (BEGIN, lock, purge and COMMIT
+ * pipelined). Its change feed goes too, so its open watch streams end.
  */
 export async function purgeInstall(db: Database, ref: InstallRef): Promise<void> {
   await db.transaction(async (q) => {
-    await Promise.all([
-      q.run("installs.lock_existing", [ref.installId, ref.tenantId]),
-      q.run("installs.purge", [ref.installId, ref.tenantId]),
-      // its watchers, in every process, read the feed again and are told to reset (410)
-      q.run("changes.notify", [ref.installId]),
-    ]);
+    const purging = sentAhead(
+      Promise.all([
+        q.run("installs.lock_existing", [ref.installId, ref.tenantId]),
+        q.run("installs.purge", [ref.installId, ref.tenantId]),
+        // its watchers, in every process, read the feed again and are told to reset (410)
+        q.run("changes.notify", [ref.installId]),
+      ]),
+    );
+    q.commit();
+    await purging;
   });
 }

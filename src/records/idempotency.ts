@@ -59,10 +59,11 @@ export function replayOf(row: KeptRow, hash: string): Replay {
   });
 }
 
-/** Keeps a 2xx answer (any other is not kept), in the write's transaction. */
-export async function keep<T>(q: Queryable, install: Install, remember: Remember<T>, value: T): Promise<void> {
+/** Keeps a 2xx answer (any other is not kept), in the write's transaction: the statement,
+ * sent now; a failure to render the answer throws here, before the caller's COMMIT. */
+export function keep<T>(q: Queryable, install: Install, remember: Remember<T>, value: T): Promise<unknown> {
   const answer = remember.answer(value);
-  if (answer.status < 200 || answer.status > 299) return;
+  if (answer.status < 200 || answer.status > 299) return Promise.resolve();
   const { "content-type": _, ...headers } = answer.headers ?? {};
   const body =
     answer.body === undefined || answer.body === ""
@@ -70,7 +71,7 @@ export async function keep<T>(q: Queryable, install: Install, remember: Remember
       : typeof answer.body === "string"
         ? answer.body
         : JSON.stringify(answer.body);
-  await q.run("idempotency.put", [
+  return q.run("idempotency.put", [
     install.installId,
     install.tenantId,
     remember.key,

@@ -1,5 +1,5 @@
 // The install a request acts for, and the transaction every write of it runs in.
-import type { Database, Queryable } from "../db/client.ts";
+import { type Database, type Queryable, sentAhead } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import { keep, lookUp, type Remember, replayOf } from "./idempotency.ts";
 
@@ -17,24 +17,32 @@ export type UsageRow = {
   last_schema_version: number;
 };
 
+/** Ends a write's transaction right behind the statements it has sent (COMMIT pipelined
+ * with them); the work then awaits their answers and returns. See writeInInstall. */
+export type End = () => void;
+
 /**
  * Runs a write in one transaction behind the install's lock (installs.lock). The work gets
  * the lock's pending result: it may send its first statement before awaiting it, and the
- * two go out together (pipelined); the server runs them in order, so the work's snapshot is
- * taken with the lock held. A write to an install_id another tenant owns is refused; the
- * work's statements also filter on the tenant, so whatever they ran did nothing.
+ * two go out together (pipelined, and with BEGIN); the server runs them in order, so the
+ * work's snapshot is taken with the lock held. A write to an install_id another tenant owns
+ * is refused; the work's statements also filter on the tenant, so whatever they ran did
+ * nothing. The work calls `end` once its last statement is sent, so that COMMIT goes out
+ * with it: two round trips for the whole write. With an Idempotency-Key, `end` sends
+ * nothing: the answer is kept first (its statement needs the work's result), and COMMIT goes
+ * out with that statement: one round trip more.
  */
 export async function writeInInstall<T>(
   db: Database,
   install: Install,
-  work: (q: Queryable, lock: Promise<UsageRow>) => Promise<T>,
+  work: (q: Queryable, lock: Promise<UsageRow>, end: End) => Promise<T>,
   remember?: Remember<T>,
 ): Promise<T> {
-  return db.transaction(async (q) => {
-    const locking = q.run<UsageRow>("installs.lock", [install.installId, install.tenantId, install.extensionId]);
+  return db.transaction(async (tx) => {
+    const locking = tx.run<UsageRow>("installs.lock", [install.installId, install.tenantId, install.extensionId]);
     // with an Idempotency-Key, its kept answer is read right behind the lock (pipelined): the
     // work sees the lock only once the key is known to be new, so a repeat never writes
-    const kept = remember === undefined ? undefined : lookUp(q, install, remember.key);
+    const kept = remember === undefined ? undefined : lookUp(tx, install, remember.key);
     kept?.catch(() => {});
     const lock = locking.then(async (rows) => {
       if (rows[0] === undefined) throw fail("FORBIDDEN", "this install belongs to another tenant");
@@ -42,11 +50,15 @@ export async function writeInInstall<T>(
       if (entry !== undefined && remember !== undefined) throw replayOf(entry, remember.hash);
       return rows[0];
     });
-    const [locked, done] = await Promise.allSettled([lock, work(q, lock)]);
+    const end: End = remember === undefined ? () => tx.commit() : () => {};
+    const [locked, done] = await Promise.allSettled([lock, work(tx, lock, end)]);
     if (locked.status === "rejected") throw locked.reason;
     if (done.status === "rejected") throw done.reason;
-    // kept in the write's transaction: one round trip more, before COMMIT
-    if (remember !== undefined) await keep(q, install, remember, done.value);
+    if (remember !== undefined) {
+      const keeping = sentAhead(keep(tx, install, remember, done.value));
+      tx.commit();
+      await keeping;
+    }
     return done.value;
   });
 }

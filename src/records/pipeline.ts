@@ -3,11 +3,13 @@
 // bulk-delete all come through here; what differs between them is their ops and how their
 // caller renders a refusal.
 //
-// Round trips: BEGIN; installs.lock + records.state pipelined; the plan's statements
-// (records.upsert, records.delete, as the plan needs) + installs.account (with the change
-// feed's wake-up) pipelined; COMMIT = 4, whatever the op count. Both statements record
-// their changes in the change feed themselves (ext_storage_changes), so every write through
-// here is in the feed, in its transaction. Only a request that would cross a quota pays more: one to
+// Round trips: 2, whatever the op count (test/integration/round-trips.test.ts): BEGIN +
+// transactions.identity + installs.lock + records.state pipelined; then the plan's
+// statements (records.upsert, records.delete, as the plan needs) + installs.account (with
+// the change feed's wake-up) + COMMIT pipelined. With an Idempotency-Key, 3: the answer is
+// kept (idempotency.put) with COMMIT, after the plan's statements answered. Both statements
+// record their changes in the change feed themselves (ext_storage_changes), so every write
+// through here is in the feed, in its transaction. Only a request that would cross a quota pays more: one to
 // sweep the install's expired rows and one to read the state again, before it is decided
 // for good; and a put to a namespace this process has not written yet, one to read its
 // schema version (schemas.get), so that its values are validated before the transaction.
@@ -29,7 +31,7 @@ import type { CleanupTrigger } from "../metrics.ts";
 import { BYTES_PER_TURN, MS_PER_TURN, nextTurn } from "../turns.ts";
 import { chargeValidation } from "../work-meter.ts";
 import { rememberVia } from "./idempotency.ts";
-import { account, type Install, type Remember, type UsageRow, writeInInstall } from "./install.ts";
+import { account, type End, type Install, type Remember, type UsageRow, writeInInstall } from "./install.ts";
 import { increment, mergePatch } from "./merge.ts";
 import {
   type CheckOp,
@@ -102,7 +104,6 @@ type UpsertRow = {
   created_at: Date;
   updated_at: Date;
 };
-type DeletedRow = { namespace: string; key: string; size_bytes: number };
 type SweepRow = { cleaned: number; bytes: number; last_revision: number | null };
 
 /** A refusal on its way out of the transaction, so that it rolls back. */
@@ -312,7 +313,7 @@ export async function runWrite(
     const results = await writeInInstall(
       db,
       install,
-      async (q, lock) => {
+      async (q, lock, end) => {
         const readState = () =>
           derived
             ? q.run<ValuedStateRow>("records.state_values", stateParams)
@@ -350,7 +351,7 @@ export async function runWrite(
         }
         if (decision.kind === "refuse") throw new Refused(decision.refusal);
         if (decision.kind === "sweep") throw new Error("the write pipeline asked to sweep twice");
-        const applied = await apply(q, install, decision.plan, swept);
+        const applied = await apply(q, install, decision.plan, swept, end);
         cleaned = { replaced: decision.plan.replacedExpired, swept: swept?.cleaned ?? 0 };
         return applied;
       },
@@ -365,11 +366,15 @@ export async function runWrite(
   }
 }
 
-/** records.upsert of the plan's puts. Values of more than BYTES_PER_TURN go in several
- * statements, each sent in a turn of the event loop of its own (encoding 8 MiB of values for
- * the wire takes 100 ms and more); all are sent before any answer is awaited, so they are
- * still one round trip. */
-async function upsert(q: Queryable, install: Install, puts: Plan["puts"]): Promise<UpsertRow[]> {
+/** records.upsert of the plan's puts, sent: resolves once every statement is sent, to their
+ * pending answers. Values of more than BYTES_PER_TURN go in several statements, each sent in
+ * a turn of the event loop of its own (encoding 8 MiB of values for the wire takes 100 ms
+ * and more); all are sent before any answer is awaited, so they are still one round trip. */
+async function sendUpserts(
+  q: Queryable,
+  install: Install,
+  puts: Plan["puts"],
+): Promise<{ answers: Promise<UpsertRow[]> }> {
   const batches: Array<Plan["puts"]> = [];
   let bytes = Number.POSITIVE_INFINITY;
   for (const put of puts) {
@@ -384,27 +389,36 @@ async function upsert(q: Queryable, install: Install, puts: Plan["puts"]): Promi
   for (const [i, batch] of batches.entries()) {
     if (i > 0) await nextTurn();
     sent.push(
-      q.run<UpsertRow>("records.upsert", [
-        install.installId,
-        install.tenantId,
-        install.extensionId,
-        batch.map((p) => p.namespace),
-        batch.map((p) => p.key),
-        batch.map((p) => p.json),
-        batch.map((p) => p.revision),
-        batch.map((p) => p.sizeBytes),
-        batch.map((p) => p.ttl),
-        batch.map((p) => p.expiresAt),
-      ]),
+      sentAhead(
+        q.run<UpsertRow>("records.upsert", [
+          install.installId,
+          install.tenantId,
+          install.extensionId,
+          batch.map((p) => p.namespace),
+          batch.map((p) => p.key),
+          batch.map((p) => p.json),
+          batch.map((p) => p.revision),
+          batch.map((p) => p.sizeBytes),
+          batch.map((p) => p.ttl),
+          batch.map((p) => p.expiresAt),
+        ]),
+      ),
     );
   }
-  return (await Promise.all(sent)).flat();
+  return { answers: Promise.all(sent).then((rows) => rows.flat()) };
 }
 
-/** The plan's statements and its accounting, pipelined: one round trip. The usage change is
- * the plan's (sizes read under the lock) plus the rows swept on the way; records.delete
- * returns what it deleted, which must be what the plan said. */
-async function apply(q: Queryable, install: Install, plan: Plan, swept: SweepRow | undefined): Promise<OpResult[]> {
+/** The plan's statements, its accounting and the transaction's end, pipelined: one round
+ * trip. The usage change is the plan's (sizes read under the lock) plus the rows swept on
+ * the way; records.delete fails, and so rolls the write back, unless it deleted exactly the
+ * rows the plan read. */
+async function apply(
+  q: Queryable,
+  install: Install,
+  plan: Plan,
+  swept: SweepRow | undefined,
+  end: End,
+): Promise<OpResult[]> {
   const scope = [install.installId, install.tenantId];
   const { puts, deletes } = plan;
   const change = {
@@ -413,23 +427,23 @@ async function apply(q: Queryable, install: Install, plan: Plan, swept: SweepRow
     lastRevision: plan.lastRevision,
   };
   const changed = puts.length > 0 || deletes.length > 0 || (swept?.cleaned ?? 0) > 0;
-  const [written, deleted] = await Promise.all([
-    upsert(q, install, puts),
+  const upserts = await sendUpserts(q, install, puts);
+  const deleting =
     deletes.length === 0
-      ? []
-      : q.run<DeletedRow>("records.delete", [
+      ? undefined
+      : q.run("records.delete", [
           ...scope,
           deletes.map((d) => d.namespace),
           deletes.map((d) => d.key),
           deletes.map((d) => d.revision),
           deletes.map((d) => d.expired),
-        ]),
-    changed ? account(q, install, change) : undefined,
-  ]);
-  const deletedBytes = deleted.reduce((sum, d) => sum + d.size_bytes, 0);
-  if (deleted.length !== deletes.length || deletedBytes !== deletes.reduce((sum, d) => sum + d.sizeBytes, 0)) {
-    throw new Error("records.delete deleted other rows than the plan read under the install's lock");
-  }
+          deletes.reduce((sum, d) => sum + d.sizeBytes, 0),
+        ]);
+  const answers = sentAhead(
+    Promise.all([upserts.answers, deleting, changed ? account(q, install, change) : undefined]),
+  );
+  end();
+  const [written] = await answers;
   const bySlot = new Map(written.map((r) => [slot(r.namespace, r.key), r]));
   const texts = new Map(puts.map((p) => [slot(p.namespace, p.key), p.json]));
   return plan.outcomes.map((outcome) => {

@@ -2,7 +2,7 @@
 // a default TTL and a per-namespace value size limit.
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { BoundedMap } from "../bounded-map.ts";
-import type { Database, Queryable } from "../db/client.ts";
+import { type Database, type Queryable, sentAhead } from "../db/client.ts";
 import { type AppError, fail } from "../errors.ts";
 import { type Install, writeInInstall } from "./install.ts";
 import { prepareValidator, type SchemaLimits } from "./validator.ts";
@@ -91,7 +91,7 @@ const toSchema = (row: SchemaRow) => ({
   maxValueBytes: row.max_value_bytes,
 });
 
-/** PUT schema: 4 round trips (BEGIN, lock, write + version, COMMIT). It takes the install
+/** PUT schema: 2 round trips (BEGIN and lock; write, version and COMMIT). It takes the install
  * lock, so no write of the namespace commits under the old version once this one is in force. */
 export async function putSchema(
   db: Database,
@@ -107,21 +107,25 @@ export async function putSchema(
     maxValueBytes: Math.min(limits.maxValueBytes, body.maxValueBytes ?? Number.POSITIVE_INFINITY),
   });
   const json = JSON.stringify(body.jsonSchema);
-  const result = await writeInInstall(db, install, async (q, lock) => {
+  const result = await writeInInstall(db, install, async (q, lock, end) => {
     const version = (await lock).last_schema_version + 1;
-    const [[row]] = await Promise.all([
-      q.run<{ created: boolean }>("schemas.put", [
-        install.installId,
-        install.tenantId,
-        install.extensionId,
-        namespace,
-        json,
-        version,
-        body.defaultTtlSeconds ?? null,
-        body.maxValueBytes ?? null,
+    const writing = sentAhead(
+      Promise.all([
+        q.run<{ created: boolean }>("schemas.put", [
+          install.installId,
+          install.tenantId,
+          install.extensionId,
+          namespace,
+          json,
+          version,
+          body.defaultTtlSeconds ?? null,
+          body.maxValueBytes ?? null,
+        ]),
+        q.run("installs.bump_schema_version", [install.installId, install.tenantId, version]),
       ]),
-      q.run("installs.bump_schema_version", [install.installId, install.tenantId, version]),
-    ]);
+    );
+    end();
+    const [[row]] = await writing;
     return {
       created: row?.created ?? false,
       schema: toSchema({
@@ -143,7 +147,7 @@ export async function getSchema(db: Database, install: Install, namespace: strin
   return toSchema(row);
 }
 
-/** DELETE schema: 3 round trips. */
+/** DELETE schema: 2 round trips (BEGIN, lock and delete pipelined; COMMIT). */
 export async function deleteSchema(db: Database, install: Install, namespace: string) {
   await writeInInstall(db, install, async (q) => {
     const rows = await q.run("schemas.delete", [install.installId, install.tenantId, namespace]);
