@@ -41,6 +41,7 @@ export type Config = Readonly<{
   watch: Readonly<{
     buffer: number;
     maxPerInstall: number;
+    maxStreams: number;
     pollMs: number;
     heartbeatMs: number;
     retryMs: number;
@@ -191,6 +192,13 @@ export const ENV = t.Object({
     "events a watch stream may hold for a slow client; past it the stream is closed (the client resumes)",
   ),
   STORAGE_MAX_WATCHERS_PER_INSTALL: intVar(16, 1, 10_000, "open watch streams per install in one process; beyond: 429"),
+  // about 10 KiB a stream (10,000 streams took 97 MiB, bench/README.md): 20,000 is ~200 MiB
+  STORAGE_WATCH_MAX_STREAMS: intVar(
+    20_000,
+    1,
+    undefined,
+    "open watch streams in one process, all installs together (about 10 KiB each); beyond: 503 with `Retry-After`",
+  ),
   STORAGE_WATCH_POLL_MS: intVar(
     1_000,
     10,
@@ -340,6 +348,7 @@ export function loadConfig(env: Env = process.env): Config {
     watch: Object.freeze({
       buffer: int(env, "STORAGE_WATCH_BUFFER"),
       maxPerInstall: int(env, "STORAGE_MAX_WATCHERS_PER_INSTALL"),
+      maxStreams: int(env, "STORAGE_WATCH_MAX_STREAMS"),
       pollMs: int(env, "STORAGE_WATCH_POLL_MS"),
       heartbeatMs: int(env, "STORAGE_WATCH_HEARTBEAT_MS"),
       retryMs: int(env, "STORAGE_WATCH_RETRY_MS"),

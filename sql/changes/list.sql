@@ -9,10 +9,10 @@
 -- cursor, and a later page finds every change committed after it, exactly once.
 -- The value (with $9) is the record's current one when it is still at the change's
 -- revision and live; otherwise a later change of the key follows and none is sent.
--- returns: one row per change, in order: last_revision, changes_floor (the install's), revision,
---   namespace, key, kind, expired, expires_at, value (text), value_from_jsonb; when the page
---   is empty, exactly one row with null change columns; no row at all for an install never
---   written
+-- returns: one row per change, in order; when the page is empty, exactly one row with null
+--   change columns (all but the install's two); no row at all for an install never written:
+--   last_revision, changes_floor (the install's), revision, namespace, key, kind, expired,
+--   expires_at, value (text), value_from_jsonb
 -- $1 install_id, $2 tenant_id, $3 position's revision, $4 position's namespace, $5 position's
 -- key, $6 namespace filter (null: all), $7 key prefix ('' : all), $8 rows to return,
 -- $9 include values (bool)

@@ -6,7 +6,7 @@
 -- its own. A hint only: a watcher reads the feed for what changed, and the poll covers a
 -- notification that never arrives. The lease table is not distributed: on Citus this runs
 -- on the coordinator, where the listeners are.
--- returns: one row (pg_notify, void) when the install is watched, else none
+-- returns: one row when the install is watched, else none: pg_notify (void)
 -- $1 install_id
 select pg_notify('ext_storage_changes', w.install_id)
 from ext_storage_watched w

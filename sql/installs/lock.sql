@@ -9,10 +9,10 @@
 -- records.state (or records.state_values), the write's statements with installs.account and
 -- COMMIT: 2 in all, whatever the number of keys or ops (bulk, atomic).
 -- An install created by the admin API has no extension yet: its first write records it.
--- returns: one row when the install belongs to the token's tenant: bytes_used,
---   record_count (all stored rows, expired ones not yet cleaned included), max_bytes,
---   max_records (overrides, null = default), last_revision, last_schema_version;
---   none when another tenant owns this install_id (the write is then refused)
+-- returns: one row when the install belongs to the token's tenant, none when another tenant
+--   owns this install_id (the write is then refused): bytes_used, record_count (all stored
+--   rows, expired ones not yet cleaned included), max_bytes, max_records (overrides, null =
+--   default), last_revision, last_schema_version
 -- $1 install_id, $2 tenant_id, $3 extension_id
 insert into ext_storage_usage as u (install_id, tenant_id, extension_id)
 values ($1, $2, $3)

@@ -1,8 +1,8 @@
 -- name: installs.set_limits
 -- Sets an install's quota overrides (admin), creating its usage row when it has none yet.
 -- A limit not given keeps its value; a null one goes back to the service's default.
--- returns: one row: max_bytes, max_records after the change; none when the install_id
---   belongs to another tenant
+-- returns: one row, none when the install_id belongs to another tenant: max_bytes,
+--   max_records (after the change)
 -- $1 install_id, $2 tenant_id, $3 max_bytes, $4 max_records, $5 set max_bytes (bool),
 -- $6 set max_records (bool)
 insert into ext_storage_usage as u (install_id, tenant_id, extension_id, max_bytes, max_records)

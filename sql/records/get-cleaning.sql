@@ -15,8 +15,10 @@
 -- Byte cut (spec section 18): records are counted in request order; one whose preceding
 -- records already reach $5 bytes (size_bytes) comes back with fits = false and no value, so
 -- the database never ships more than about $5 bytes of values. The first always fits.
--- returns: one row per live record found, each with cleaned (rows deleted) and fits; when
---   none is found, exactly one row with cleaned and null record columns
+-- returns: one row per live record found, in request order; when none is found, exactly one
+--   row with null record columns (all but cleaned): cleaned (rows deleted), key, value (text,
+--   null past the byte cut), value_from_jsonb, revision, expires_at, created_at, updated_at,
+--   fits
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 keys (text[]), $5 byte limit (STORAGE_MAX_PAGE_BYTES)
 with
 -- include: records.expired_cleanup

@@ -13,9 +13,9 @@
 -- The value comes back as the JSON text it was written as (value_json), passed to the client
 -- as it is; a row whose value_json is not of its revision comes back as jsonb's text with
 -- value_from_jsonb, and the service canonicalises it (see records.bulk_get).
--- returns: exactly one row: expired_pending, and the live record's key, value,
---   value_from_jsonb, revision, expires_at, created_at, updated_at (all null when the key
---   holds no live record)
+-- returns: exactly one row, its record columns (all but expired_pending) null when the key
+--   holds no live record: expired_pending, key, value (text), value_from_jsonb, revision,
+--   expires_at, created_at, updated_at
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 key
 select exists (
          -- an index-only scan of the TTL index (install_id, namespace, expires_at); with

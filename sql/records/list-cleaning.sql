@@ -13,8 +13,9 @@
 -- running sums are taken over keys and sizes within the $7 rows (the scan stops where it did
 -- before) and only the rows kept are joined back for their value, so a cut page neither
 -- reads nor ships the values past the cut.
--- returns: up to $7 rows plus, when the page is empty, one row with null record columns;
---   every row carries cleaned; record rows carry before_bytes
+-- returns: up to $7 rows in key order; when the page is empty, one row with null record
+--   columns (all but cleaned): cleaned (rows deleted), key, value (text, null without $8),
+--   value_from_jsonb, revision, expires_at, created_at, updated_at, before_bytes
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 start after this key ('' for the first page),
 -- $5 prefix (lower bound, inclusive), $6 upper bound of the prefix range (exclusive),
 -- $7 rows to return, $8 include values (bool), $9 page byte limit (STORAGE_MAX_PAGE_BYTES)

@@ -16,8 +16,9 @@
 -- toasted one detoasted) only for the rows kept, in the outer CASE, so a cut page neither
 -- reads nor ships the values past the cut. (It joined the kept rows back for their value
 -- before: a second index probe per row, and about 3× a plain page's database CPU.)
--- returns: up to $7 rows plus, when the page is empty, one row with null record columns;
---   every row carries expired_pending; record rows carry before_bytes
+-- returns: up to $7 rows in key order; when the page is empty, one row with null record
+--   columns (all but expired_pending): expired_pending, key, value (text, null without $8),
+--   value_from_jsonb, revision, expires_at, created_at, updated_at, before_bytes
 -- $1 install_id, $2 tenant_id, $3 namespace, $4 start after this key ('' for the first page),
 -- $5 prefix (lower bound, inclusive), $6 upper bound of the prefix range (exclusive),
 -- $7 rows to return, $8 include values (bool), $9 page byte limit (STORAGE_MAX_PAGE_BYTES)

@@ -6,7 +6,7 @@
 -- install's lock serialises every read-modify-write (no lost update) at no extra round trip.
 -- returns: one row per item, in request order: namespace, key, revision, size_bytes, live
 --   (null when no row is stored), schema_version, default_ttl_seconds, max_value_bytes (null
---   when no schema), and for a live row value (text: value_json of its revision, else jsonb's
+--   when no schema), value (a live row's text: value_json of its revision, else jsonb's
 --   text), value_from_jsonb, expires_at
 -- $1 install_id, $2 tenant_id, $3 namespaces (text[]), $4 keys (text[])
 select k.namespace, k.key, r.revision, r.size_bytes,

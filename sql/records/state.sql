@@ -4,8 +4,8 @@
 -- live or expired, and its namespace's schema settings. Items carry their namespace, so one
 -- request may touch several namespaces of the install.
 -- returns: one row per item, in request order: namespace, key, revision, size_bytes, live
---   (null when no row is stored), and the item's namespace's schema_version,
---   default_ttl_seconds, max_value_bytes (null when it has no schema)
+--   (null when no row is stored), schema_version, default_ttl_seconds, max_value_bytes (the
+--   item's namespace's schema; null when it has none)
 -- $1 install_id, $2 tenant_id, $3 namespaces (text[]), $4 keys (text[])
 select k.namespace, k.key, r.revision, r.size_bytes,
        case when r.key is not null then r.expires_at is null or r.expires_at > now() end as live,

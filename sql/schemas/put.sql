@@ -4,7 +4,7 @@
 -- The version comes from the install's counter (installs.bump_schema_version), never reused.
 -- The schema is stored twice from the one JSON text: verbatim (json_schema_json, what GET
 -- returns, tagged with its version) and as jsonb (json_schema, what the previous release reads).
--- returns: one row: created (no schema existed), created_at, updated_at
+-- returns: one row: created (no schema existed)
 -- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespace, $5 json_schema (JSON text),
 -- $6 version, $7 default_ttl_seconds (null: none), $8 max_value_bytes (null: none)
 insert into ext_storage_schemas as s (install_id, tenant_id, extension_id, namespace, json_schema,

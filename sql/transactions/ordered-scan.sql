@@ -7,5 +7,5 @@
 -- of 100,000 rows without fresh statistics that was 130–400 ms a page of 1,000 instead of
 -- about 1 ms (records.export), so an export took 15–20 s. Both are only discouraged: a plan
 -- that needs a sort still gets one.
--- returns: one row {sort, bitmapscan} (the settings' new values)
+-- returns: one row, the settings' new values: sort, bitmapscan
 select set_config('enable_sort', 'off', true) as sort, set_config('enable_bitmapscan', 'off', true) as bitmapscan

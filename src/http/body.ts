@@ -4,6 +4,7 @@
 // connection instead (Bun would otherwise read and discard the rest of it).
 import { fail } from "../errors.ts";
 import { BYTES_PER_TURN, nextTurn } from "../turns.ts";
+import { isOneOf, JSON_BODY, type MediaTypes, typesText } from "./media-types.ts";
 
 const readToEnd = new WeakSet<Request>();
 
@@ -29,9 +30,6 @@ export function refuseDeclaredOversize(request: Request, maxBytes: number): void
 // nests at most 32; one level more is parsed, so that a bulk item whose value is one level
 // too deep is named by its index; anything deeper is refused before it is parsed.
 const MAX_BODY_DEPTH = 32 + 3 + 1;
-const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
-/** PATCH takes a JSON Merge Patch (RFC 7396) as its own type, or as plain JSON. */
-export const MERGE_PATCH_TYPE = /^application\/(merge-patch\+)?json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 // the body's text as it was sent, for what must compare two requests (an idempotency key's)
 const rawTexts = new WeakMap<Request, string>();
@@ -110,22 +108,16 @@ async function readText(request: Request, maxBytes: number, read?: (bytes: numbe
   return parts.length === 1 ? (parts[0] as string) : parts.join("");
 }
 
-/** The request's JSON body, of a content type `accept` matches; `read` is told its byte
+/** The request's JSON body, sent as one of the media types `accept`; `read` is told its byte
  * length once it is read whole. */
 export async function readJson(
   request: Request,
   maxBytes: number,
-  accept: RegExp = JSON_TYPE,
+  accept: MediaTypes = JSON_BODY,
   read?: (bytes: number) => void,
 ): Promise<unknown> {
-  const type = request.headers.get("content-type") ?? "";
-  if (!accept.test(type.trim())) {
-    throw fail(
-      "UNSUPPORTED_MEDIA_TYPE",
-      accept === JSON_TYPE
-        ? "the request body must be sent as application/json"
-        : "the request body must be sent as application/merge-patch+json or application/json",
-    );
+  if (!isOneOf(accept, request.headers.get("content-type") ?? "")) {
+    throw fail("UNSUPPORTED_MEDIA_TYPE", `the request body must be sent as ${typesText(accept)}`);
   }
   const text = await readText(request, maxBytes, read);
   rawTexts.set(request, text);

@@ -24,7 +24,8 @@ import { fail } from "../errors.ts";
 import type { InstallRef } from "../records/admin.ts";
 import { type ItemFault, invalidItems } from "../records/items.ts";
 import { type Authenticate, type InstallPrincipal, requireInstall, type Scope } from "./auth.ts";
-import { hasBody, MERGE_PATCH_TYPE, readJson, refuseDeclaredOversize } from "./body.ts";
+import { hasBody, readJson, refuseDeclaredOversize } from "./body.ts";
+import { JSON_BODY, type MediaTypes } from "./media-types.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { installRefOf, keyOf, namespaceOf } from "./request.ts";
 import { installOf, principalOf, setPrincipal } from "./request-context.ts";
@@ -49,9 +50,15 @@ function gate(admission: Admission, scope: Scope) {
   return { parse: "none" as const, transform: admitter(admission, scope).transform };
 }
 
-/** The hooks of a route that takes a JSON body matching `bodySchema`; a bulk route's
- * `itemCheck` names every failing item. */
-function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemCheck?: ItemCheck, mergePatch = false) {
+/** The hooks of a route that takes a JSON body matching `bodySchema`, sent as one of `types`;
+ * a bulk route's `itemCheck` names every failing item. */
+function bodyGate(
+  admission: Admission,
+  scope: Scope,
+  bodySchema: TSchema,
+  itemCheck?: ItemCheck,
+  types: MediaTypes = JSON_BODY,
+) {
   const { admit, transform } = admitter(admission, scope, bodySchema, itemCheck);
   // destructured, so that Elysia's inference sees what the hook uses
   const parse = async ({ request, route, server }: Routed): Promise<unknown> => {
@@ -61,25 +68,26 @@ function bodyGate(admission: Admission, scope: Scope, bodySchema: TSchema, itemC
     const principal = principalOf(request) ?? {};
     const declared = Math.min(Number(request.headers.get("content-length")) || 0, admission.maxBodyBytes);
     admission.work.charge(principal, declared);
-    return readJson(request, admission.maxBodyBytes, mergePatch ? MERGE_PATCH_TYPE : undefined, (bytes) =>
+    return readJson(request, admission.maxBodyBytes, types, (bytes) =>
       admission.work.charge(principal, bytes - declared),
     );
   };
-  // the content type is listed so that the OpenAPI document names it; Elysia's own JSON
-  // parser after this one never runs, as this one always returns a body or throws
+  // the content type is listed so that the OpenAPI document names it (a route taking other
+  // types documents its request body itself); Elysia's own JSON parser after this one never
+  // runs, as this one always returns a body or throws
   return { parse: [parse, "application/json" as const], transform };
 }
 
-/** What a route asks of admission: a scope, or a scope and the JSON body it takes (a merge
- * patch also as application/merge-patch+json). */
-export type Admit = Scope | { scope: Scope; body: TSchema; itemCheck?: ItemCheck; mergePatch?: boolean };
+/** What a route asks of admission: a scope, or a scope and the JSON body it takes (sent as
+ * application/json, unless `types` says otherwise). */
+export type Admit = Scope | { scope: Scope; body: TSchema; itemCheck?: ItemCheck; types?: MediaTypes };
 
 // Typed as no hooks at all: Elysia's macro types would check the gate's hooks against a
 // context with no schema; at run time they are the route's parse and transform.
 function hooksOf(admission: Admission, admit: Admit): object {
   return typeof admit === "string"
     ? gate(admission, admit)
-    : bodyGate(admission, admit.scope, admit.body, admit.itemCheck, admit.mergePatch === true);
+    : bodyGate(admission, admit.scope, admit.body, admit.itemCheck, admit.types);
 }
 
 /**

@@ -2,13 +2,11 @@
 // bytes come, so no line is ever longer in memory than its bound, and the whole body never
 // more than its own. Like every body, it is read only once the request was admitted.
 import { fail } from "../errors.ts";
-
-const NDJSON_TYPE = /^application\/(x-ndjson|jsonl)\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+import { isOneOf, NDJSON_BODY, typesText } from "./media-types.ts";
 
 export function checkNdjsonType(request: Request): void {
-  const type = request.headers.get("content-type") ?? "";
-  if (!NDJSON_TYPE.test(type.trim())) {
-    throw fail("UNSUPPORTED_MEDIA_TYPE", "the request body must be sent as application/x-ndjson");
+  if (!isOneOf(NDJSON_BODY, request.headers.get("content-type") ?? "")) {
+    throw fail("UNSUPPORTED_MEDIA_TYPE", `the request body must be sent as ${typesText(NDJSON_BODY)}`);
   }
 }
 

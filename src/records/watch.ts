@@ -16,6 +16,9 @@
 //   statement only when woken, one at a time.
 // - A stream whose client reads too slowly (its buffer full) is closed after the events it
 //   already holds, each with its id: the client resumes from the last one it got.
+// - Two bounds on open streams: per install (maxPerInstall; the install's to mind) and per
+//   process (maxStreams, all installs together; about 10 KiB each), so that many installs
+//   cannot open streams until the process runs out of memory.
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -40,7 +43,9 @@ export type WatchSink = {
   close(why: "drain" | "purge" | "slow" | "failed"): void;
 };
 
-export type WatchOptions = { buffer: number; maxPerInstall: number; pollMs: number };
+export type WatchOptions = { buffer: number; maxPerInstall: number; maxStreams: number; pollMs: number };
+/** Why a stream was not opened: its install's limit, the process's, or the process draining. */
+export type WatchRefusal = "install" | "process" | "draining";
 /** Told of every stream the server ends, and why (the metrics' countStreamEnd). */
 export type StreamEndObserver = (why: Parameters<WatchSink["close"]>[0] | "reset") => void;
 
@@ -88,6 +93,8 @@ export function createWatchers(
   observeEnd: StreamEndObserver = () => {},
 ) {
   const byInstall = new Map<string, Set<Watcher>>();
+  /** the streams open, all installs together (the sum of byInstall's sets) */
+  let openCount = 0;
   let listening: Promise<(() => Promise<void>) | undefined> | undefined;
   let poller: ReturnType<typeof setInterval> | undefined;
   let polling = false;
@@ -132,7 +139,7 @@ export function createWatchers(
   function remove(w: Watcher) {
     w.closed = true;
     const set = byInstall.get(w.install.installId);
-    set?.delete(w);
+    if (set?.delete(w)) openCount--;
     if (set?.size === 0) {
       byInstall.delete(w.install.installId);
       leased.delete(w.install.installId);
@@ -243,19 +250,30 @@ export function createWatchers(
     poller.unref?.();
   }
 
+  function refusal(install: Scope): WatchRefusal | undefined {
+    if (draining) return "draining";
+    // the install's own limit first: an install at it is told so (429) whatever the process holds
+    if ((byInstall.get(install.installId)?.size ?? 0) >= options.maxPerInstall) return "install";
+    if (openCount >= options.maxStreams) return "process";
+    return undefined;
+  }
+
   return {
-    /** Opens a watcher at a cursor (already decoded against the install), or says the
-     * install has reached its limit of open streams in this process. */
+    /** Why a stream of the install would not be opened now, if it would not: a refused
+     * request is answered before it costs a read (open checks again). */
+    refusal,
+    /** Opens a watcher at a cursor (already decoded against the install), or says why not:
+     * the install has its most streams open in this process, the process has, or it drains. */
     open(
       install: Scope,
       filter: ChangeFilter,
       values: boolean,
       at: { cursor: string; position: Position },
       sink: WatchSink,
-    ): { ok: true; stop: () => void } | { ok: false } {
-      if (draining) return { ok: false };
+    ): { ok: true; stop: () => void } | { ok: false; why: WatchRefusal } {
+      const why = refusal(install);
+      if (why !== undefined) return { ok: false, why };
       const set = byInstall.get(install.installId) ?? new Set<Watcher>();
-      if (set.size >= options.maxPerInstall) return { ok: false };
       const w: Watcher = {
         install,
         filter,
@@ -270,6 +288,7 @@ export function createWatchers(
         closed: false,
       };
       set.add(w);
+      openCount++;
       byInstall.set(install.installId, set);
       start();
       // the lease first: a write that commits after it notifies; then catch up from the cursor
@@ -285,7 +304,7 @@ export function createWatchers(
       }
     },
     /** Open streams: of one install, or all. */
-    count: (installId?: string) => (installId === undefined ? all().length : (byInstall.get(installId)?.size ?? 0)),
+    count: (installId?: string) => (installId === undefined ? openCount : (byInstall.get(installId)?.size ?? 0)),
     /** Ends every stream cleanly and stops the listener and the poll (SIGTERM). */
     async drain() {
       draining = true;

@@ -443,6 +443,36 @@ describe("every route answers what it declares", () => {
     expect(query.sort()).toEqual(["cursor", "limit", "prefix", "values"]);
   });
 
+  test("a route takes its body in each media type the document lists for it", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the served OpenAPI document
+    const doc: any = await (await fetch(`${main.url}/openapi.json`)).json();
+    const ctx: Ctx = { install: newInstall("contract-types"), token: "", setup: async () => {} };
+    const typesOf = (route: string): string[] => {
+      const [method = "", pattern = ""] = route.split(" ");
+      return Object.keys(doc.paths[pattern.replace(/:([^/]+)/g, "{$1}")][method.toLowerCase()].requestBody.content);
+    };
+    const sent: Array<[string, Req, string]> = [];
+    for (const r of ROUTES) {
+      const valid = r.valid(ctx);
+      if (valid.body === undefined) continue;
+      const token = await tokenFor(r.admin ? {} : ctx.install, r.scope);
+      for (const type of typesOf(r.route)) sent.push([r.route, { ...valid, headers: { "content-type": type } }, token]);
+    }
+    // the import (its answers are checked in export-import.test.ts): an empty body is a 400
+    const importRoute = "POST /admin/v1/tenants/:tid/installs/:iid/import";
+    const adminToken = await tokenFor({}, "storage:admin");
+    for (const type of typesOf(importRoute)) {
+      const req = { method: "POST", path: admin(ctx, "/import"), body: "", headers: { "content-type": type } };
+      sent.push([importRoute, req, adminToken]);
+    }
+    expect(sent.length).toBeGreaterThan(10);
+    for (const [route, req, token] of sent) {
+      const status = (await send(main, req, token)).status;
+      const type = req.headers?.["content-type"];
+      expect({ route, type, refused: status === 415 }).toEqual({ route, type, refused: false });
+    }
+  });
+
   for (const r of ROUTES) {
     test(r.route, async () => {
       const schemas = declared.get(r.route);

@@ -1,16 +1,19 @@
 // The same app under Deno: `deno task start` on a loopback port against the test database,
-// one PUT/GET round trip, then SIGTERM. Runs where `deno` is installed (CI installs it).
+// one PUT/GET round trip, the change feed (a watch stream, its resumption, a page) and the
+// write routes beyond PUT (PATCH, atomic, an Idempotency-Key replayed), then SIGTERM. Runs
+// where `deno` is installed (CI installs it).
 import "../helpers/test-database.ts";
 import { expect, test } from "bun:test";
 import { freePort } from "../helpers/postgres.ts";
 import { exchange, request } from "../helpers/raw.ts";
 import { client, newInstall, TEST_SECRET, tokenFor } from "../helpers/server.ts";
+import { openSse } from "../helpers/sse.ts";
 
 const DENO = Bun.which("deno");
 if (DENO === null) process.stderr.write("deno.test.ts: deno is not installed, so the Deno smoke test is skipped\n");
 
 test.skipIf(DENO === null)(
-  "deno task start serves the app: PUT then GET round-trips, SIGTERM exits 0",
+  "deno task start serves the app: PUT/GET, the change feed, PATCH, atomic, a replay; SIGTERM exits 0",
   async () => {
     const port = await freePort();
     const proc = Bun.spawn([DENO as string, "task", "start"], {
@@ -22,6 +25,8 @@ test.skipIf(DENO === null)(
         PORT: String(port),
         HOST: "127.0.0.1",
         LOG_LEVEL: "info",
+        // a watch is woken by the database's notification, not by the poll
+        STORAGE_WATCH_POLL_MS: "60000",
         NO_COLOR: "1",
       },
       stdout: "pipe",
@@ -49,6 +54,52 @@ test.skipIf(DENO === null)(
         { runtime: "deno" },
         `"${put.body.revision}"`,
       ]);
+
+      // the change feed: a watch stream sees a PUT made after it opened, and a reconnect with
+      // Last-Event-ID resumes after that event; a changes page lists both
+      const feedToken = await tokenFor(newInstall("deno-feed"));
+      const feed = client(base, feedToken);
+      const event = (e: { event?: string; data?: string } | undefined) => [e?.event, JSON.parse(e?.data ?? "{}").key];
+      const watch = await openSse(`${base}/v1/watch`, feedToken);
+      expect([watch.status, watch.headers.get("content-type")?.split(";")[0]]).toEqual([200, "text/event-stream"]);
+      expect((await feed.put("w", "a", { value: { n: 1, m: 2 } })).status).toBe(201);
+      const [first] = await watch.waitFor(1, 2000);
+      expect(event(first)).toEqual(["put", "a"]);
+      watch.close();
+      expect((await feed.put("w", "b", { value: 2 })).status).toBe(201); // while away
+      const resumed = await openSse(`${base}/v1/namespaces/w/watch?values=true`, feedToken, {
+        "last-event-id": first?.id ?? "",
+      });
+      expect(resumed.status).toBe(200);
+      const [next] = await resumed.waitFor(1, 2000);
+      expect([...event(next), JSON.parse(next?.data ?? "{}").value]).toEqual(["put", "b", 2]);
+      resumed.close();
+      // the streams a client closed are let go (under Deno too, the app sees the disconnect)
+      const openStreams = async () =>
+        Number(/^watch_streams_open (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+      const released = Date.now() + 5_000;
+      while ((await openStreams()) !== 0 && Date.now() < released) await Bun.sleep(50);
+      expect(await openStreams()).toBe(0);
+      const page = await feed.call("GET", "/v1/changes");
+      expect([page.status, page.body.items.map((i: { key: string }) => i.key)]).toEqual([200, ["a", "b"]]);
+
+      // PATCH (a merge patch), an atomic request, a PUT with an Idempotency-Key sent twice
+      const patched = await feed.patch("w", "a", { m: null, o: 3 });
+      expect([patched.status, patched.body.value]).toEqual([200, { n: 1, o: 3 }]);
+      const atomic = await feed.atomic({
+        checks: [{ namespace: "w", key: "a", revision: patched.body.revision }],
+        ops: [
+          { op: "increment", namespace: "w", key: "count", by: 2 },
+          { op: "merge", namespace: "w", key: "a", patch: { p: true } },
+        ],
+      });
+      expect([atomic.status, atomic.body.items.map((i: { key: string }) => i.key)]).toEqual([200, ["count", "a"]]);
+      expect((await feed.get("w", "a")).body.value).toEqual({ n: 1, o: 3, p: true });
+      const keyed = { "idempotency-key": "deno-put-1" };
+      const once = await feed.put("w", "i", { value: 1 }, keyed);
+      const twice = await feed.put("w", "i", { value: 1 }, keyed);
+      expect([once.status, once.headers.get("idempotent-replayed")]).toEqual([201, null]);
+      expect([twice.status, twice.headers.get("idempotent-replayed"), twice.body]).toEqual([201, "true", once.body]);
 
       // Deno hands the app the target as sent (no dot segments resolved) but puts the Host
       // header's text in front of it: the same paths are refused as under Bun
@@ -94,11 +145,18 @@ test.skipIf(DENO === null)(
       expect([oversize.status, JSON.parse(oversize.body).error.code]).toEqual([413, "PAYLOAD_TOO_LARGE"]);
       expect(oversize.headers.get("x-request-id")).toBeTruthy();
 
+      // a stream still open at SIGTERM is closed by the drain, with the reason, and the process exits
+      const open = await openSse(`${base}/v1/watch`, feedToken);
+      expect(open.status).toBe(200);
       proc.kill("SIGTERM");
+      await open.ended;
+      expect(open.comments.some((c) => c.startsWith("closing"))).toBe(true);
       expect(await proc.exited).toBe(0);
       const log = await stderr;
       expect(log).toContain('"runtime":"deno"');
       expect(log).toContain('"msg":"draining"');
+      // nothing above went wrong on the way (a listener that failed, a rejection)
+      expect(log.split("\n").filter((line) => /"level":"(warn|error)"/.test(line))).toEqual([]);
     } finally {
       proc.kill("SIGKILL");
     }

@@ -89,6 +89,37 @@ describe("watch", () => {
     for (const s of open) s.close();
   });
 
+  test("more streams than the process's limit are 503 UNAVAILABLE with Retry-After, whichever install asks", async () => {
+    const capped = await startServer({ STORAGE_WATCH_MAX_STREAMS: "2" });
+    try {
+      const tokens = await Promise.all([1, 2, 3].map(() => tokenFor(newInstall())));
+      const open = [await openSse(`${capped.url}/v1/watch`, tokens[0] as string)];
+      open.push(await openSse(`${capped.url}/v1/namespaces/n/watch`, tokens[1] as string));
+      expect(open.map((s) => s.status)).toEqual([200, 200]);
+      // a third install, with no stream of its own: the process is full, not the install
+      const refused = await fetch(`${capped.url}/v1/watch`, { headers: { authorization: `Bearer ${tokens[2]}` } });
+      expect(refused.status).toBe(503);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+      const body = await refused.json();
+      expect(body.error.code).toBe("UNAVAILABLE");
+      expect(body.error.message).toContain("2 watch streams");
+      // nor does it go to the install's count: once a stream closes, the third install's opens
+      open[0]?.close();
+      await until(
+        "a place is free",
+        async () => {
+          const s = await openSse(`${capped.url}/v1/watch`, tokens[2] as string);
+          if (s.status === 200) open.push(s);
+          return s.status === 200;
+        },
+        3000,
+      );
+      for (const s of open) s.close();
+    } finally {
+      await capped.close();
+    }
+  });
+
   test("HEAD answers the stream's head and leaves no stream open", async () => {
     const install = newInstall();
     const token = await tokenFor(install);
@@ -168,6 +199,10 @@ describe("watch", () => {
     await other.watchers.drain();
     await s.ended;
     expect(s.comments).toContain("closing (drain)");
+    // a stream asked for while draining: the server is going away (503), not the install's limit
+    const late = await fetch(`${other.url}/v1/watch`, { headers: { authorization: `Bearer ${token}` } });
+    expect([late.status, (await late.json()).error.code]).toEqual([503, "UNAVAILABLE"]);
+    expect(late.headers.get("retry-after")).not.toBeNull();
     await other.close();
   });
 

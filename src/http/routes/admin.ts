@@ -8,6 +8,7 @@ import { applyImport } from "../../records/import.ts";
 import { compileLineSchemas, ImportReader } from "../../records/import-lines.ts";
 import { answers, BODY, PATH } from "../answers.ts";
 import { admission as admissionMacro, streamGate } from "../gate.ts";
+import { contentOf, NDJSON_BODY } from "../media-types.ts";
 import { checkNdjsonType, ndjsonLines } from "../ndjson.ts";
 import { noContent, send } from "../reply.ts";
 import { installRefOf } from "../request.ts";
@@ -99,7 +100,7 @@ export function adminRoutes({ db, config, admission, watchers }: RouteDeps) {
         detail: {
           tags,
           summary: "Restore an export into an empty install, all or nothing",
-          requestBody: { required: true, content: ndjson(S.ExportLine(limits.maxValueBytes)) },
+          requestBody: { required: true, content: contentOf(NDJSON_BODY, S.ExportLine(limits.maxValueBytes)) },
         },
       },
     );

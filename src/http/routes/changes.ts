@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import type { Config } from "../../config.ts";
 import { AppError, S } from "../../contract/index.ts";
 import type { Database } from "../../db/client.ts";
-import { fail } from "../../errors.ts";
+import { errors, fail } from "../../errors.ts";
 import {
   type ChangeFilter,
   decodePosition,
@@ -16,7 +16,7 @@ import {
 } from "../../records/changes.ts";
 import type { Install } from "../../records/install.ts";
 import { checkNamespace, keyProblem } from "../../records/keys.ts";
-import type { Watchers } from "../../records/watch.ts";
+import type { Watchers, WatchRefusal } from "../../records/watch.ts";
 import { documented, INSTALL, NAMESPACE, passedQuery } from "../answers.ts";
 import { type Admission, admission as admissionMacro } from "../gate.ts";
 import { changeJson, changesPageJson } from "../json.ts";
@@ -77,6 +77,25 @@ const encoder = new TextEncoder();
 export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDeps) {
   const tags = ["changes"];
 
+  // A stream not opened: the install's own limit is the install's to mind (429); a full or
+  // draining process is no fault of the install's, and another instance (or this one a
+  // little later) may have room (503, as any capacity refusal). See docs/decisions.md.
+  const refusal = (why: WatchRefusal): AppError => {
+    if (why === "install") {
+      return errors.rateLimited(
+        `this install has ${config.watch.maxPerInstall} watch streams open, the most it may`,
+        5,
+      );
+    }
+    if (why === "process") {
+      return errors.unavailable(
+        `this server has ${config.watch.maxStreams} watch streams open, the most it serves; retry (another instance may have room)`,
+        5,
+      );
+    }
+    return errors.unavailable("this server is shutting down; retry (another instance will serve the stream)");
+  };
+
   const changes = async (request: Request, install: Scope, namespace: string | undefined) => {
     const query = feedQuery(request, install, namespace, false);
     const result = await readChanges(db, install, query);
@@ -92,6 +111,9 @@ export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDep
     namespace: string | undefined,
   ): Promise<Response> => {
     const query = feedQuery(request, install, namespace, true);
+    // a full or draining process refuses before the head read, so refusals cost no statement
+    const refused = watchers.refusal(install);
+    if (refused !== undefined) throw refusal(refused);
     // where the stream starts: the cursor given, or the install's head (since=now)
     let at: { cursor: string; position: Position };
     if (query.since === "now" || query.since === undefined) {
@@ -157,14 +179,7 @@ export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDep
         end();
       },
     });
-    if (!opened.ok) {
-      throw new AppError(
-        "RATE_LIMITED",
-        `this install has ${config.watch.maxPerInstall} watch streams open, the most it may`,
-        { retryAfterSeconds: 5 },
-        { "retry-after": "5" },
-      );
-    }
+    if (!opened.ok) throw refusal(opened.why);
     stop = opened.stop;
     // a comment at least every heartbeat: proxies keep the stream, and a gone client is seen
     heartbeat = setInterval(() => {

@@ -22,6 +22,7 @@ import { type Admission, admission as admissionMacro, type ItemCheck } from "../
 import { replying } from "../idempotency.ts";
 import { bulkGetJson, listPageJson, recordJson } from "../json.ts";
 import { limitedBodies } from "../limits.ts";
+import { contentOf, MERGE_PATCH_BODY } from "../media-types.ts";
 import { jsonText, noContent, ok, type Reply, send } from "../reply.ts";
 import { listQuery, preconditionOf } from "../request.ts";
 
@@ -158,11 +159,12 @@ export function recordRoutes({ db, config, admission, metrics, observeCleanup, s
         );
       },
       {
-        record: { scope: "storage:write", body: S.PatchBody, mergePatch: true },
-        body: S.PatchBody,
+        record: { scope: "storage:write", body: S.PatchBody, types: MERGE_PATCH_BODY },
+        // documented here rather than hooked: Elysia's document names application/json only
         detail: {
           tags,
           summary: "Apply a JSON Merge Patch (RFC 7396) to a record's value (If-Match honoured; keeps its expiry)",
+          requestBody: { required: true, content: contentOf(MERGE_PATCH_BODY, S.PatchBody) },
           ...documented({ 200: S.Record }, [...RECORD, ...BODY, ...WRITE, ...WRITES]),
         },
       },
