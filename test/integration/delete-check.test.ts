@@ -5,7 +5,7 @@
 import "../helpers/test-database.ts";
 import { afterAll, expect, test } from "bun:test";
 import { connect } from "../../src/db/client.ts";
-import { storedRows } from "../helpers/db.ts";
+import { expectUsageExact, storedRows } from "../helpers/db.ts";
 import { client, newInstall, startServer, tokenFor } from "../helpers/server.ts";
 
 const db = connect(process.env.DATABASE_URL as string, { poolMax: 2, prepare: true });
@@ -49,7 +49,10 @@ test("records.delete rolls the write back unless it deleted exactly the rows and
   expect(await storedRows(install.installId, "n")).toBe(1);
   expect((await c.get("n", "k")).status).toBe(200);
 
-  // as planned: deleted and committed
+  // as planned: deleted and committed (and accounted, as the write pipeline does, so the
+  // install's usage stays exact for db:reconcile)
   expect(await deleteIn(["k"], size)).toEqual([{ namespace: "n", key: "k", size_bytes: size }]);
   expect(await storedRows(install.installId, "n")).toBe(0);
+  await db.run("installs.account", [install.installId, install.tenantId, -size, -1, put.body.revision + 1]);
+  await expectUsageExact(install.installId, expect);
 });
