@@ -12,6 +12,21 @@
 -- locale. No value is kept: a reader asking for values gets the record's current value when
 -- it is still at the change's revision (a later change follows otherwise).
 -- Change rows are not counted in the install's usage: they are the service's, not its data.
+-- On Citus, this transaction's distributed statements run over one connection per node
+-- (sequential mode, for this transaction only): the CREATE OR REPLACE FUNCTION below replaces
+-- a function Citus has propagated to the workers, and Citus refuses that after a parallel
+-- operation in the same transaction (the ALTER TABLE and create_distributed_table below are
+-- parallel otherwise): "cannot run function command because there was a parallel operation
+-- on a distributed table in the transaction". Set first: Citus cannot switch to sequential
+-- mode after a parallel operation either.
+do $$
+begin
+  if exists (select 1 from pg_extension where extname = 'citus') then
+    perform set_config('citus.multi_shard_modify_mode', 'sequential', true);
+  end if;
+end
+$$;
+
 create table ext_storage_changes (
   install_id text        not null,
   revision   bigint      not null check (revision > 0),
@@ -245,7 +260,15 @@ begin
 end
 $$;
 
-alter table ext_storage_usage drop column changes_floor;
+-- inside a DO block: in dbmate's multi-statement string, Citus sends this ALTER TABLE of a
+-- distributed table to the workers as that whole string, which they refuse ("cannot insert
+-- multiple commands into a prepared statement"), as it does CREATE/DROP INDEX (contract
+-- section 10)
+do $$
+begin
+  alter table ext_storage_usage drop column changes_floor;
+end
+$$;
 
 do $$
 begin

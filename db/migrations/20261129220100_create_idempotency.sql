@@ -27,9 +27,14 @@ create table ext_storage_idempotency (
 -- on Citus, contract section 10)
 create index ext_storage_idempotency_expires_idx on ext_storage_idempotency (expires_at);
 
+-- On Citus, the shards are created one connection at a time (sequential mode, for this
+-- transaction only): the CREATE FUNCTION below is propagated to the workers, which Citus
+-- refuses after a parallel operation in the same transaction ("cannot run function command
+-- because there was a parallel operation on a distributed table in the transaction").
 do $$
 begin
   if exists (select 1 from pg_extension where extname = 'citus') then
+    perform set_config('citus.multi_shard_modify_mode', 'sequential', true);
     perform create_distributed_table('ext_storage_idempotency', 'install_id', colocate_with => 'ext_storage_records');
   end if;
 end

@@ -15,19 +15,27 @@
 -- statement and so in the write's transaction: whatever calls records.upsert records its
 -- changes. Its rows select from the usage row like the upsert's, with the same expiry, so
 -- on Citus both inserts go to the install's one shard (spec section 10).
+-- On Citus both INSERTs are CTEs of a SELECT: Citus 13.2 plans an INSERT … SELECT that has an
+-- INSERT in a CTE as one router task but sends the CTE to the worker unrewritten (the
+-- distributed tables' names, not the shards'; defaulted columns listed without values), and
+-- the worker refuses it ("cannot execute a distributed query from a query on a shard",
+-- "INSERT has more target columns than expressions"). As CTEs of a SELECT, each INSERT runs
+-- as its own single-shard task on the install's shard, in order, in the write's transaction.
+-- Every column of the change row is given, none left to its default.
 -- returns: one row per record written: namespace, key, revision, expires_at, created_at, updated_at
 -- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespaces (text[]), $5 keys (text[]),
 -- $6 values (JSON.stringify of each value, text[]), $7 revisions (bigint[]), $8 size_bytes (int[]),
 -- $9 ttl_seconds (int[], null: none), $10 expires_at (timestamptz[], null: none)
 with logged as (
-  insert into ext_storage_changes (install_id, revision, namespace, key, kind, expires_at)
-  select u.install_id, i.revision, i.namespace, i.key, 'put',
-         coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at)
+  insert into ext_storage_changes (install_id, revision, namespace, key, kind, expired, expires_at, created_at)
+  select u.install_id, i.revision, i.namespace, i.key, 'put', false,
+         coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at), now()
   from ext_storage_usage u
   cross join unnest($4::text[], $5::text[], $7::bigint[], $9::integer[], $10::timestamptz[])
     as i(namespace, key, revision, ttl_seconds, expires_at)
   where u.install_id = $1 and u.tenant_id = $2
-)
+),
+written as (
 insert into ext_storage_records as r (install_id, tenant_id, extension_id, namespace, key, value,
   value_json, value_json_revision, revision, size_bytes, expires_at, created_at, updated_at)
 select u.install_id, u.tenant_id, $3, i.namespace, i.key, i.value::jsonb,
@@ -50,3 +58,5 @@ on conflict (install_id, namespace, key) do update set
     else r.created_at
   end
 returning r.namespace, r.key, r.revision, r.expires_at, r.created_at, r.updated_at
+)
+select namespace, key, revision, expires_at, created_at, updated_at from written

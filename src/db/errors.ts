@@ -22,8 +22,8 @@ const UNAVAILABLE_DRIVER = new Set([
   "SASL_SIGNATURE_MISMATCH",
   "MESSAGE_NOT_SUPPORTED",
   "TRANSACTION_TIMEOUT", // db/client.ts: a transaction that did not settle within its limit
-  // db/client.ts: a COMMIT whose outcome the database could not tell within its wait (the
-  // residual risk of docs/decisions.md, "A 503 means not applied")
+  // db/client.ts: a COMMIT sent whose outcome the database could not tell within the wait
+  // (it was away, e.g. a Citus coordinator restarting): a 503, as docs/decisions.md says
   "TRANSACTION_OUTCOME_UNKNOWN",
   "ROLLED_BACK", // the driver: COMMIT answered ROLLBACK (nothing applied)
   "ECONNREFUSED",
@@ -65,9 +65,17 @@ function unavailableState(c: string): boolean {
   );
 }
 
+// Citus at COMMIT, when the connection to the worker holding the shard failed then (a worker
+// stopping under the write): raised without a SQLSTATE of its own (XX000). The coordinator's
+// transaction is rolled back; as for any COMMIT whose answer was lost, the worker's part may
+// have committed (docs/decisions.md, "A 503 means not applied", residual risk).
+const CITUS_COMMIT_FAILED = /^could not commit transaction for shard \d+ on at least one active node$/;
+
 /** Whether an error means the database cannot serve now (so: 503, retry), of any kind. */
 export function isUnavailable(error: unknown): boolean {
   if (error === null || typeof error !== "object") return false;
+  const message = (error as { message?: unknown }).message;
+  if (code(error) === "XX000" && typeof message === "string" && CITUS_COMMIT_FAILED.test(message)) return true;
   // a connection attempt to several addresses fails with all of their errors
   const inner = (error as PgLike).errors;
   if (Array.isArray(inner) && inner.some(isUnavailable)) return true;

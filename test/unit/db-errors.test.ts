@@ -32,9 +32,16 @@ describe("503 UNAVAILABLE, with Retry-After", () => {
     ["connection ended", driverError("CONNECTION_ENDED")],
     ["connection destroyed", driverError("CONNECTION_DESTROYED")],
     ["transaction bound", driverError("TRANSACTION_TIMEOUT")],
+    ["commit outcome unknown", driverError("TRANSACTION_OUTCOME_UNKNOWN")],
     ["TLS certificate refused", driverError("DEPTH_ZERO_SELF_SIGNED_CERT")],
     ["TLS host name mismatch", driverError("ERR_TLS_CERT_ALTNAME_INVALID")],
     ["too many connections", serverError("53300")],
+    [
+      "Citus: a worker's connection failed at COMMIT",
+      Object.assign(new Error("could not commit transaction for shard 102494 on at least one active node"), {
+        code: "XX000",
+      }),
+    ],
     ["disk full", serverError("53100")],
     ["out of memory", serverError("53200")],
     ["read-only transaction (a standby, a read-only server)", serverError("25006")],
@@ -92,6 +99,7 @@ describe("unmapped: a mistake in the request or the code, not the database being
     ["too many parameters", driverError("MAX_PARAMETERS_EXCEEDED")],
     ["a plain error", new Error("boom")],
     ["a TypeError", new TypeError("x is not a function")],
+    ["another internal error", Object.assign(new Error("cache lookup failed for relation 1"), { code: "XX000" })],
     ["not an object", "CONNECTION_CLOSED"],
     ["nothing", undefined],
   ];
