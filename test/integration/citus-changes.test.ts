@@ -32,7 +32,7 @@ describe("the change feed on Citus", () => {
     await c.put("n", "k", { value: 1 });
     const { installId: i, tenantId: t } = install;
     expect(await tasks("records.upsert", [i, t, "e", ["n"], ["k"], ["1"], [99], [1], [null], [null]])).toBe(1);
-    expect(await tasks("records.delete", [i, t, ["n"], ["k"], [99], [false]])).toBe(1);
+    expect(await tasks("records.delete", [i, t, ["n"], ["k"], [99], [false], 0])).toBe(1);
     expect(await tasks("namespaces.delete", [i, t, "n"])).toBe(1);
     expect(await tasks("records.get", [i, t, "n", "k"])).toBe(1);
     expect(await tasks("changes.list", [i, t, 0, "", "", null, "", 100, true])).toBe(1);

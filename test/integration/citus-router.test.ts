@@ -35,7 +35,7 @@ describe("per-install statements on Citus", () => {
       "records.state_values": await plan("records.state_values", [i, t, ["n"], ["k"]]),
       "records.get": await plan("records.get", [i, t, "n", "k"]),
       "records.upsert": await plan("records.upsert", [i, t, e, ["n"], ["k"], ["1"], [99], [1], [null], [null]]),
-      "records.delete": await plan("records.delete", [i, t, ["n"], ["k"], [99], [false]]),
+      "records.delete": await plan("records.delete", [i, t, ["n"], ["k"], [99], [false], 0]),
       "namespaces.delete": await plan("namespaces.delete", [i, t, "n"]),
       "idempotency.get": await plan("idempotency.get", [i, t, "key-1"]),
       "idempotency.put": await plan("idempotency.put", [i, t, "key-1", "ab", 200, "{}", null, 60]),
@@ -44,7 +44,8 @@ describe("per-install statements on Citus", () => {
     };
     // one router query each, but the writes that record changes: their INSERT CTEs are steps
     // of their own (records.upsert: the change rows, the records, the SELECT of what was
-    // written; records.delete: the change rows, the DELETE; namespaces.delete: the DELETE,
+    // written; records.delete: the DELETE, the change rows with its check, the SELECT of what
+    // was deleted; namespaces.delete: the DELETE,
     // its count, the change row, the SELECT of the count), each one task on the same shard
     expect(shapes).toEqual({
       "installs.lock": [1],
@@ -53,7 +54,7 @@ describe("per-install statements on Citus", () => {
       "records.state_values": [1],
       "records.get": [1],
       "records.upsert": [1, 1, 1],
-      "records.delete": [1, 1],
+      "records.delete": [1, 1, 1],
       "namespaces.delete": [1, 1, 1, 1],
       "idempotency.get": [1],
       "idempotency.put": [1],
