@@ -1,7 +1,7 @@
 // The database handle the domain code sees: run a named statement, or run several in one
 // transaction. Backed by postgres.js for PostgreSQL, Citus and the embedded PGlite alike.
 import postgres from "postgres";
-import { isRetryable } from "./errors.ts";
+import { isConnectionLost, isRetryable } from "./errors.ts";
 import { loadQueries, type QueryName } from "./sql.ts";
 
 export type Row = Record<string, unknown>;
@@ -134,6 +134,10 @@ function withinLimit<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, limit.fired]).finally(limit.clear);
 }
 
+// Failures of a try whose connection answered nothing at all (a pooled connection that had
+// died while idle, say across a database restart): nothing of it reached the database.
+const unanswered = new WeakSet<object>();
+
 /** A transaction past its BEGIN: which backend runs it and its id, for looking it up. */
 type Identity = { pid: number; xid: string };
 
@@ -256,8 +260,21 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     // set once COMMIT is sent: who the transaction is, to ask its outcome; fn's result once known
     let sent: { identity: Promise<Identity[]> } | undefined;
     let result: { value: T } | undefined;
+    let answered = false;
     const work = sql.begin(readOnly ? "read only" : "", async (tx) => {
-      const q = runner(tx, notified);
+      const transactional = runner(tx, notified);
+      const q: Queryable = {
+        run: <T extends Row>(name: QueryName, params: readonly unknown[]) => {
+          const statement = transactional.run<T>(name, params);
+          statement.then(
+            () => {
+              answered = true;
+            },
+            () => {},
+          );
+          return statement;
+        },
+      };
       const identity = readOnly ? undefined : q.run<Identity>("transactions.identity", []);
       identity?.catch(() => {});
       const commit = () => {
@@ -284,7 +301,11 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
     } catch (error) {
       givenUp = true;
       work.catch(() => {});
-      if (sent === undefined) throw error; // no COMMIT was sent, and none will be
+      if (sent === undefined) {
+        // no COMMIT was sent, and none will be
+        if (!answered && typeof error === "object" && error !== null) unanswered.add(error);
+        throw error;
+      }
       if (await committed(sent.identity)) {
         if (notified !== undefined) deliver(notified);
         if (result !== undefined) return result.value;
@@ -307,7 +328,10 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
         try {
           return await attempt(fn, options?.limitMs ?? limitMs, options?.readOnly === true);
         } catch (error) {
-          if (tries >= TRIES || !isRetryable(error)) throw error;
+          // a connection found gone before it answered anything: once more, on another
+          // (pool connections that died while idle, e.g. across a database restart)
+          const stale = tries === 1 && unanswered.has(error as object) && isConnectionLost(error);
+          if (tries >= TRIES || !(isRetryable(error) || stale)) throw error;
         }
       }
     },

@@ -11,6 +11,11 @@ const code = (error: unknown): string | undefined => {
 /** Serialization failure and deadlock: the transaction may simply be run again. */
 export const isRetryable = (error: unknown) => ["40001", "40P01"].includes(code(error) ?? "");
 
+/** A connection that was found gone (closed, reset, its backend ended), as opposed to a
+ * database that cannot be reached: the pool's next connection may well serve. */
+export const isConnectionLost = (error: unknown) =>
+  ["CONNECTION_CLOSED", "ECONNRESET", "EPIPE", "57P01", "57P02"].includes(code(error) ?? "");
+
 // postgres.js's own connection failures (its other codes, such as UNDEFINED_VALUE or
 // MAX_PARAMETERS_EXCEEDED, are mistakes in the calling code and stay 500), and the socket
 // and name-resolution errnos, for such an error that arrives without its `syscall`.

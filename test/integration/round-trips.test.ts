@@ -6,81 +6,16 @@
 // the first statements, COMMIT with the last), whatever the op count.
 import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket, TCPSocketListener } from "bun";
 import { startAppServer } from "../../tools/app-server.ts";
+import { type PgProxy, startPgProxy } from "../helpers/pg-proxy.ts";
 import { client, newInstall, TEST_SECRET, type TestServer, tokenFor } from "../helpers/server.ts";
 
 const ANSWER_DELAY_MS = 5;
 
-type Link = { server?: Socket<Link>; client: Socket<undefined>; pending: Uint8Array[]; answered: boolean };
-
-/** A TCP proxy to the test database counting the rounds in which the service sends. */
-function roundTripProxy(target: URL) {
-  let rounds = 0;
-  const listener: TCPSocketListener<Link> = Bun.listen<Link>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(clientSocket) {
-        const link: Link = { client: clientSocket as unknown as Socket<undefined>, pending: [], answered: true };
-        clientSocket.data = link;
-        void Bun.connect<Link>({
-          hostname: target.hostname,
-          port: Number(target.port),
-          data: link,
-          socket: {
-            open(serverSocket) {
-              link.server = serverSocket;
-              for (const chunk of link.pending) serverSocket.write(chunk);
-              link.pending = [];
-            },
-            data(_serverSocket, chunk) {
-              const copy = new Uint8Array(chunk);
-              setTimeout(() => {
-                link.answered = true;
-                link.client.write(copy);
-              }, ANSWER_DELAY_MS);
-            },
-            close() {
-              setTimeout(() => link.client.end(), ANSWER_DELAY_MS * 2);
-            },
-          },
-        });
-      },
-      data(clientSocket, chunk) {
-        const link = clientSocket.data;
-        if (link.answered) rounds++;
-        link.answered = false;
-        if (link.server === undefined) link.pending.push(new Uint8Array(chunk));
-        else link.server.write(chunk);
-      },
-      close(clientSocket) {
-        clientSocket.data?.server?.end();
-      },
-    },
-  });
-  return {
-    url: (() => {
-      const url = new URL(target);
-      url.hostname = "127.0.0.1";
-      url.port = String(listener.port);
-      return url.toString();
-    })(),
-    /** Round trips the service made while fn ran. */
-    async count(fn: () => Promise<unknown>): Promise<number> {
-      await Bun.sleep(ANSWER_DELAY_MS * 4);
-      const before = rounds;
-      await fn();
-      return rounds - before;
-    },
-    stop: () => listener.stop(true),
-  };
-}
-
-let proxy: ReturnType<typeof roundTripProxy>;
+let proxy: PgProxy;
 let server: TestServer;
 beforeAll(async () => {
-  proxy = roundTripProxy(new URL(process.env.DATABASE_URL as string));
+  proxy = startPgProxy(process.env.DATABASE_URL as string, ANSWER_DELAY_MS);
   server = await startAppServer(proxy.url, {
     ...process.env,
     STORAGE_JWT_SECRET: TEST_SECRET,
@@ -107,7 +42,7 @@ async function rounds(
   }
   if (before) expect((await before(3)).status).toBeLessThan(300);
   let answer = { status: 0 };
-  const counted = await proxy.count(async () => {
+  const counted = await proxy.countRounds(async () => {
     answer = await send(3);
   });
   expect(answer.status).toBe(status);
