@@ -9,6 +9,7 @@
 -- select from the usage row (on Citus, one shard, as records.upsert), so they are the items
 -- named, not the rows found: the write pipeline checks the two are the same and otherwise
 -- rolls the whole write back.
+-- The items are unnested in select lists, not in FROM, as in records.upsert (which says why).
 -- returns: one row per row deleted (live or expired): namespace, key, size_bytes
 -- $1 install_id, $2 tenant_id, $3 namespaces (text[]), $4 keys (text[]), $5 revisions
 -- (bigint[], one per item), $6 expired (bool[]: the row had expired, a change with reason
@@ -17,10 +18,13 @@ with logged as (
   insert into ext_storage_changes (install_id, revision, namespace, key, kind, expired)
   select u.install_id, d.revision, d.namespace, d.key, 'delete', d.expired
   from ext_storage_usage u
-  cross join unnest($3::text[], $4::text[], $5::bigint[], $6::bool[]) as d(namespace, key, revision, expired)
+  cross join (
+    select unnest($3::text[]) as namespace, unnest($4::text[]) as key, unnest($5::bigint[]) as revision,
+           unnest($6::bool[]) as expired
+  ) as d
   where u.install_id = $1 and u.tenant_id = $2
 )
 delete from ext_storage_records r
-using unnest($3::text[], $4::text[]) as d(namespace, key)
+using (select unnest($3::text[]) as namespace, unnest($4::text[]) as key) as d
 where r.install_id = $1 and r.tenant_id = $2 and r.namespace = d.namespace and r.key = d.key
 returning r.namespace, r.key, r.size_bytes
