@@ -22,9 +22,10 @@ export type Logger = Record<Level, (msg: string, fields?: Record<string, unknown
 
 /**
  * Lines for stderr, written together at most BATCH_MS after the first of them (at once past
- * BATCH_BYTES, and at exit): one write per request was a tenth of the server's CPU on a GET,
- * and one per turn of the event loop still 8 % (a `bun --cpu-prof` of the bench:peers GET
- * loop, bench/README.md, issue 13, 2026-11-30).
+ * BATCH_BYTES, and at exit): with one write per request the event loop spent a tenth of its
+ * time in stderr writes under the bench:peers GET loop (`bun --cpu-prof` samples wall time,
+ * and a write to a pipe whose reader is busy waits), 1 % batched. In CPU time the request
+ * log costs too little to measure either way (bench/README.md, issue 13, 2026-11-30).
  */
 export function batchedStderr(out: (text: string) => unknown = (text) => process.stderr.write(text)) {
   const BATCH_MS = 20;
