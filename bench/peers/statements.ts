@@ -19,18 +19,20 @@ export const VALUE = JSON.stringify({ theme: "dark", note: "x".repeat(200), n: 4
 type Sql = { unsafe(text: string, params?: unknown[]): Promise<unknown[]> };
 
 /** Removes the seeded installs' rows (the peers' PUTs write records without usage, so they
- * must not stay behind for db:reconcile to find). */
+ * must not stay behind for db:reconcile to find), change-feed rows included: a later run
+ * seeds last_revision again, and the service's PUTs would meet the revisions an earlier
+ * run logged (409 already_exists). */
 export async function unseed(sql: Sql): Promise<void> {
   const installs = Array.from({ length: SEED.installs }, (_, i) => installId(i));
   await sql.unsafe("delete from ext_storage_records where install_id = any($1::text[])", [installs]);
   await sql.unsafe("delete from ext_storage_usage where install_id = any($1::text[])", [installs]);
+  await sql.unsafe("delete from ext_storage_changes where install_id = any($1::text[])", [installs]);
 }
 
 /** Seeds SEED's rows (every fourth with a TTL a day away, none expired), replacing earlier ones. */
 export async function seed(sql: Sql): Promise<void> {
   const installs = Array.from({ length: SEED.installs }, (_, i) => installId(i));
-  await sql.unsafe("delete from ext_storage_records where install_id = any($1::text[])", [installs]);
-  await sql.unsafe("delete from ext_storage_usage where install_id = any($1::text[])", [installs]);
+  await unseed(sql);
   await sql.unsafe(
     `insert into ext_storage_usage (tenant_id, extension_id, install_id, bytes_used, record_count, last_revision)
      select $1, 'peers-ext', i, $2::bigint * $3, $2, $2 from unnest($4::text[]) i`,
@@ -91,7 +93,14 @@ export function pairs(dir = SQL_DIR): Pair[] {
     9: "array[null]::integer[]",
     10: "array[null]::timestamptz[]",
   };
-  const deleteItem = { ...scope, 3: `array[${lit(SEED.namespace)}]`, 4: `array[${KEY}]` };
+  // $5 the change's revision, $6 whether the row had expired (records.delete logs each item)
+  const deleteItem = {
+    ...scope,
+    3: `array[${lit(SEED.namespace)}]`,
+    4: `array[${KEY}]`,
+    5: "array[(:rev)::bigint]",
+    6: "array[false]",
+  };
   const plainInsert = `insert into ext_storage_records (tenant_id, extension_id, install_id, namespace, key, value, value_json, value_json_revision, revision, size_bytes)
 values (${lit(SEED.tenant)}, 'peers-ext', ${INSTALL}, ${lit(SEED.namespace)}, ${KEY} || '-d', ${lit(VALUE)}::jsonb, ${lit(VALUE)}::json, :rev, :rev, ${Buffer.byteLength(VALUE)})`;
   const deleteKeyItem = { ...deleteItem, 4: `array[${KEY} || '-d']` };

@@ -11,13 +11,14 @@
 -- statement checks that it deleted exactly those rows (every item, their sizes summing to
 -- $7) and otherwise fails, which rolls the whole write back: the logged CTE casts a message
 -- to boolean, an error naming what differed (a data-modifying CTE always runs to the end).
+-- The items are unnested in select lists, not in FROM, as in records.upsert (which says why).
 -- returns: one row per row deleted (live or expired): namespace, key, size_bytes
 -- $1 install_id, $2 tenant_id, $3 namespaces (text[]), $4 keys (text[]), $5 revisions
 -- (bigint[], one per item), $6 expired (bool[]: the row had expired, a change with reason
 -- expired), $7 bytes the rows hold (bigint: the sum of their size_bytes as read)
 with deleted as (
   delete from ext_storage_records r
-  using unnest($3::text[], $4::text[]) as d(namespace, key)
+  using (select unnest($3::text[]) as namespace, unnest($4::text[]) as key) as d
   where r.install_id = $1 and r.tenant_id = $2 and r.namespace = d.namespace and r.key = d.key
   returning r.namespace, r.key, r.size_bytes
 ),
@@ -33,7 +34,10 @@ logged as (
          end
   from ext_storage_usage u
   cross join found f
-  cross join unnest($3::text[], $4::text[], $5::bigint[], $6::bool[]) as d(namespace, key, revision, expired)
+  cross join (
+    select unnest($3::text[]) as namespace, unnest($4::text[]) as key, unnest($5::bigint[]) as revision,
+           unnest($6::bool[]) as expired
+  ) as d
   where u.install_id = $1 and u.tenant_id = $2
 )
 select namespace, key, size_bytes from deleted

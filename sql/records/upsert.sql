@@ -22,6 +22,13 @@
 -- "INSERT has more target columns than expressions"). As CTEs of a SELECT, each INSERT runs
 -- as its own single-shard task on the install's shard, in order, in the write's transaction.
 -- Every column of the change row is given, none left to its default.
+-- The items are unnested in a select list (a ProjectSet), not in FROM: a function in FROM
+-- materialises each array into a tuplestore of its own (16 KiB each, 12 here, freed at the
+-- statement's end), and that churn made glibc give the heap back and take it again on every
+-- call (4 brk and ~5 page faults a call, 600 µs of backend CPU against 200 µs this way;
+-- bench/README.md, issue 13, 2026-11-30). Several functions in a select list run in step, as
+-- a multi-argument unnest does. A subquery without FROM is pushed down by Citus as a
+-- function in FROM is (records.get has one).
 -- returns: one row per record written: namespace, key, revision, expires_at, created_at, updated_at
 -- $1 install_id, $2 tenant_id, $3 extension_id, $4 namespaces (text[]), $5 keys (text[]),
 -- $6 values (JSON.stringify of each value, text[]), $7 revisions (bigint[]), $8 size_bytes (int[]),
@@ -31,8 +38,10 @@ with logged as (
   select u.install_id, i.revision, i.namespace, i.key, 'put', false,
          coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at), now()
   from ext_storage_usage u
-  cross join unnest($4::text[], $5::text[], $7::bigint[], $9::integer[], $10::timestamptz[])
-    as i(namespace, key, revision, ttl_seconds, expires_at)
+  cross join (
+    select unnest($4::text[]) as namespace, unnest($5::text[]) as key, unnest($7::bigint[]) as revision,
+           unnest($9::integer[]) as ttl_seconds, unnest($10::timestamptz[]) as expires_at
+  ) as i
   where u.install_id = $1 and u.tenant_id = $2
 ),
 written as (
@@ -42,8 +51,11 @@ select u.install_id, u.tenant_id, $3, i.namespace, i.key, i.value::jsonb,
        i.value::json, i.revision, i.revision, i.size_bytes,
        coalesce(now() + make_interval(secs => i.ttl_seconds), i.expires_at), now(), now()
 from ext_storage_usage u
-cross join unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::integer[], $9::integer[],
-  $10::timestamptz[]) as i(namespace, key, value, revision, size_bytes, ttl_seconds, expires_at)
+cross join (
+  select unnest($4::text[]) as namespace, unnest($5::text[]) as key, unnest($6::text[]) as value,
+         unnest($7::bigint[]) as revision, unnest($8::integer[]) as size_bytes,
+         unnest($9::integer[]) as ttl_seconds, unnest($10::timestamptz[]) as expires_at
+) as i
 where u.install_id = $1 and u.tenant_id = $2
 on conflict (install_id, namespace, key) do update set
   value = excluded.value,

@@ -42,8 +42,10 @@ function urlPath(url: string): string {
   return url.slice(start, query < 0 ? undefined : query);
 }
 
-/** A segment decoded, or undefined for a bad escape (the route refuses it with its own 400). */
+/** A segment decoded, or undefined for a bad escape (the route refuses it with its own 400).
+ * Without a `%` there is nothing to decode: decodeURIComponent costs Bun ~0.8 µs even then. */
 function decoded(segment: string): string | undefined {
+  if (!segment.includes("%")) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -42,6 +42,8 @@ export function checkKey(key: unknown): string {
  * are not UTF-8) is refused rather than replaced.
  */
 export function decodeSegment(raw: string, code: "INVALID_KEY" | "INVALID_NAMESPACE"): string {
+  // nothing to decode without a `%` (decodeURIComponent costs Bun ~0.8 µs even then)
+  if (!raw.includes("%")) return raw;
   try {
     return decodeURIComponent(raw);
   } catch {
