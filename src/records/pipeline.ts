@@ -9,10 +9,11 @@
 // the change feed's wake-up) + COMMIT pipelined. With an Idempotency-Key, 3: the answer is
 // kept (idempotency.put) with COMMIT, after the plan's statements answered. Both statements
 // record their changes in the change feed themselves (ext_storage_changes), so every write
-// through here is in the feed, in its transaction. Only a request that would cross a quota pays more: one to
-// sweep the install's expired rows and one to read the state again, before it is decided
-// for good; and a put to a namespace this process has not written yet, one to read its
-// schema version (schemas.get), so that its values are validated before the transaction.
+// through here is in the feed, in its transaction. Only a request that would cross a quota
+// pays more: one to sweep the install's expired rows and one to read the state again,
+// before it is decided for good; and a put to a namespace this process has not written yet,
+// one to read its schema version (schemas.get), so that its values are validated before the
+// transaction.
 //
 // Schema validation runs before the transaction, against the namespace's last known schema
 // version, in turns of the event loop; under the lock the version is read again and the
