@@ -44,6 +44,8 @@ export const USAGE = `bun run load [run|ceiling] [flags]
   --keys N                     records per namespace seeded for crud-mix (default 8)
   --atomic-share F             share of crud-mix operations sent as one /v1/atomic request,
                                0–1 (an increment of a counter and a merge into a key; default 0)
+  --atomic-ops N               ops in each such request (default 2): a merge into a key and
+                               N − 1 increments, each of a counter of its own
   --records N                  records in the list-scans namespace (default 5000)
   --walk-rate N                list-scans walks started per second (default 2)
   --bulk-installs N            installs running a bulk-writes chain (default 3)
@@ -101,6 +103,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         "concurrency",
         "keys",
         "atomic-share",
+        "atomic-ops",
         "records",
         "walk-rate",
         "bulk-installs",
@@ -174,6 +177,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     maxInFlight: num(s("concurrency"), "concurrency", 256, 1),
     keysPerNamespace: num(s("keys"), "keys", 8, 1),
     atomicShare: share(s("atomic-share")),
+    atomicOps: Math.floor(num(s("atomic-ops"), "atomic-ops", 2, 2)),
     scanRecords: num(s("records"), "records", 5000, 1),
     walkRatePerSec: num(s("walk-rate"), "walk-rate", 2, 0.001),
     bulkInstalls: num(s("bulk-installs"), "bulk-installs", 3, 1),

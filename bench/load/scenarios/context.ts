@@ -18,6 +18,8 @@ export type ScenarioOptions = {
   keysPerNamespace: number;
   /** share (0–1) of crud-mix operations sent as one /v1/atomic request (default 0) */
   atomicShare: number;
+  /** ops in each /v1/atomic request: a merge and atomicOps − 1 increments (default 2) */
+  atomicOps: number;
   scanRecords: number;
   walkRatePerSec: number;
   bulkBatch: number;

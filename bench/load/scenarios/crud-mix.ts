@@ -1,7 +1,8 @@
 // crud-mix: 70 % reads (get 60, list 5, bulk-get 5), 25 % writes (put), 5 % deletes, at a
 // fixed rate per install, open loop. With --atomic-share F, that share of the operations is
 // instead one /v1/atomic request: an increment of the namespace's counter and a merge patch
-// into one of its keys, in one transaction. The driver keeps a model of which keys are live, so
+// into one of its keys, in one transaction (--atomic-ops N: N − 1 increments, of as many
+// counters). The driver keeps a model of which keys are live, so
 // every read asks for a key that exists and every delete for one that is there: a correct
 // server answers all of it without a single error.
 import { call, inBatches, recordPath } from "../client.ts";
@@ -19,8 +20,9 @@ export const CRUD_OPS = {
   atomic: "write",
 } as const;
 
-/** The key of each namespace's counter, which atomic requests increment. */
-const COUNTER_KEY = "atomic-counter";
+/** The key of each namespace's counters, which atomic requests increment (the first one
+ * "atomic-counter", the others numbered from 1). */
+const counterKey = (j: number) => (j === 0 ? "atomic-counter" : `atomic-counter-${j}`);
 
 /** Values per fixture, built once: a put sends one of them, so the driver does no JSON work in the loop. */
 const POOL = 32;
@@ -104,7 +106,13 @@ export async function crudMix(ctx: ScenarioContext): Promise<ScenarioResult> {
         k.busy++;
         const body = JSON.stringify({
           ops: [
-            { op: "increment", namespace: ns, key: COUNTER_KEY, path: "/hits", by: 1 },
+            ...Array.from({ length: o.atomicOps - 1 }, (_, j) => ({
+              op: "increment",
+              namespace: ns,
+              key: counterKey(j),
+              path: "/hits",
+              by: 1,
+            })),
             { op: "merge", namespace: ns, key: keyOf(fixture, n), patch: { touched: i } },
           ],
         });
