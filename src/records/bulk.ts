@@ -47,7 +47,7 @@ export async function bulkGet(
   return { items, missing, unprocessed };
 }
 
-/** bulk-put: 4 round trips whatever the item count (see pipeline.ts). */
+/** bulk-put: 2 round trips whatever the item count (see pipeline.ts). */
 export async function bulkPut(
   db: Database,
   defaults: LimitDefaults,
@@ -85,7 +85,7 @@ function bulkPutOf(result: WriteResult): BulkPutResult {
 
 export type BulkDeleteItem = { key: string; ifRevision?: number };
 
-/** bulk-delete: 4 round trips (see pipeline.ts). Absent keys are no error unless an
+/** bulk-delete: 2 round trips (see pipeline.ts). Absent keys are no error unless an
  * ifRevision names them. */
 export async function bulkDelete(
   db: Database,

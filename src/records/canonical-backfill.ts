@@ -4,7 +4,7 @@
 // work on every read and is due before writes may stop filling jsonb (docs/decisions.md).
 //
 // Bounded: batches of a fixed size, at most maxBatches of them and maxSeconds in all. Per
-// batch, 4 round trips: BEGIN; installs.lock_existing + records.canonical_batch pipelined;
+// batch, 3 round trips: BEGIN + installs.lock_existing + records.canonical_batch pipelined;
 // records.canonical_fill; COMMIT. The install's lock comes first, as for every write, so a
 // batch never deadlocks with a bulk-put; the install's writes wait for one batch at most.
 // PostgreSQL cannot print a number as JavaScript does, so the text is made here.

@@ -99,8 +99,8 @@ export async function exportInstall(
           return;
         }
         // one short transaction per page, only so that its plan walks the primary key in
-        // order (transactions.ordered_scan): 3 round trips (BEGIN, the setting and the
-        // page pipelined, COMMIT)
+        // order (transactions.ordered_scan): 2 round trips (BEGIN, the setting and the
+        // page pipelined; COMMIT)
         const rows = await db.transaction(
           async (q) => {
             const ordered = q.run("transactions.ordered_scan", []);

@@ -65,7 +65,7 @@ export async function getRecord(
 
 export type WriteBody = ExpiryInput & { value: unknown };
 
-/** PUT: 4 round trips (see pipeline.ts). */
+/** PUT: 2 round trips (see pipeline.ts). */
 export async function putRecord(
   db: Database,
   defaults: LimitDefaults,
@@ -109,7 +109,7 @@ function patchedOf(result: WriteResult): StoredRecord {
 }
 
 /**
- * PATCH (JSON Merge Patch, RFC 7396): 4 round trips like a PUT (see pipeline.ts): the stored
+ * PATCH (JSON Merge Patch, RFC 7396): 2 round trips like a PUT (see pipeline.ts): the stored
  * value is read with the state under the install's lock (records.state_values), so
  * concurrent patches never lose an update. The merged value is sized, validated and charged
  * like a PUT's and keeps the record's expiry. Absent or expired: 404; If-Match honoured.
@@ -137,7 +137,7 @@ export async function patchRecord(
   return patchedOf(result);
 }
 
-/** DELETE: 4 round trips (see pipeline.ts). 404 when absent or expired; If-Match honoured. */
+/** DELETE: 2 round trips (see pipeline.ts). 404 when absent or expired; If-Match honoured. */
 export async function deleteRecord(
   db: Database,
   defaults: LimitDefaults,
@@ -171,7 +171,7 @@ type SweepRow = { cleaned: number; bytes: number; last_revision: number | null }
  * readCleaning). Asks for one row more
  * than the page to know, without a second query, whether another page follows. With
  * sweepInstall (the sampled sweep of every Nth list), the whole install's expired rows are
- * deleted too: 4 round trips (BEGIN; sweep; its accounting + the list pipelined; COMMIT).
+ * deleted too: 3 round trips (BEGIN + sweep; its accounting + the list pipelined; COMMIT).
  */
 export async function listRecords(
   db: Database,
