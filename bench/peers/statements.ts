@@ -93,13 +93,15 @@ export function pairs(dir = SQL_DIR): Pair[] {
     9: "array[null]::integer[]",
     10: "array[null]::timestamptz[]",
   };
-  // $5 the change's revision, $6 whether the row had expired (records.delete logs each item)
+  // $5 the change's revision, $6 whether the row had expired (records.delete logs each item),
+  // $7 the bytes the plan read (records.delete fails unless it deleted exactly those)
   const deleteItem = {
     ...scope,
     3: `array[${lit(SEED.namespace)}]`,
     4: `array[${KEY}]`,
     5: "array[(:rev)::bigint]",
     6: "array[false]",
+    7: String(Buffer.byteLength(VALUE)),
   };
   const plainInsert = `insert into ext_storage_records (tenant_id, extension_id, install_id, namespace, key, value, value_json, value_json_revision, revision, size_bytes)
 values (${lit(SEED.tenant)}, 'peers-ext', ${INSTALL}, ${lit(SEED.namespace)}, ${KEY} || '-d', ${lit(VALUE)}::jsonb, ${lit(VALUE)}::json, :rev, :rev, ${Buffer.byteLength(VALUE)})`;
