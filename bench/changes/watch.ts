@@ -1,7 +1,7 @@
-// bun bench/changes/watch.ts [--streams N] [--installs M] [--rate W] [--seconds S]
+// bun bench/changes/watch.ts [--streams N] [--installs M] [--rate W] [--seconds S] [--database-url URL]
 //
 // Watch streams under a write load: a throwaway PostgreSQL cluster (tools/postgres.ts),
-// migrated; the service as its own process (src/main.ts, LISTEN/NOTIFY wake-up); N raw
+// migrated (or, with --database-url, a database already migrated: a Citus coordinator); the service as its own process (src/main.ts, LISTEN/NOTIFY wake-up); N raw
 // loopback connections each holding GET /v1/watch open (spread over M installs); then W
 // PUTs a second, round-robin over the installs, for S seconds. For every change and every
 // stream of its install it reports the time from the PUT's answer (the write committed) to
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     installs: { type: "string", default: "20" },
     rate: { type: "string", default: "50" },
     seconds: { type: "string", default: "20" },
+    "database-url": { type: "string" },
   },
 });
 const STREAMS = Number(values.streams);
@@ -35,16 +36,20 @@ const ROOT = resolve(import.meta.dir, "../..");
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
-const cluster = await startCluster();
+const given = values["database-url"];
+const cluster = given === undefined ? await startCluster() : undefined;
 const sockets: Socket[] = [];
 let service: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
 try {
-  const admin = postgres(cluster.url("postgres"), { max: 1, onnotice: () => {} });
-  await admin.unsafe("create database bench_watch");
-  await admin.end();
-  const url = cluster.url("bench_watch");
-  const migrated = Bun.spawnSync(["bun", "src/cli/db/migrate.ts", "--url", url], { cwd: ROOT, stderr: "pipe" });
-  if (migrated.exitCode !== 0) throw new Error(`migration failed: ${migrated.stderr}`);
+  let url = given as string;
+  if (cluster !== undefined) {
+    const admin = postgres(cluster.url("postgres"), { max: 1, onnotice: () => {} });
+    await admin.unsafe("create database bench_watch");
+    await admin.end();
+    url = cluster.url("bench_watch");
+    const migrated = Bun.spawnSync(["bun", "src/cli/db/migrate.ts", "--url", url], { cwd: ROOT, stderr: "pipe" });
+    if (migrated.exitCode !== 0) throw new Error(`migration failed: ${migrated.stderr}`);
+  }
 
   service = await startServiceProcess({
     env: {
@@ -193,5 +198,5 @@ try {
 } finally {
   for (const s of sockets) s.destroy();
   await service?.stop();
-  cluster.stop();
+  cluster?.stop();
 }
