@@ -2,6 +2,8 @@
 // commands run the way an operator runs them (`bun run db:…`).
 import "./test-database.ts";
 import postgres from "postgres";
+import { dbmate } from "../../src/db/migrate.ts";
+import { type Service, startService } from "./service.ts";
 
 const base = new URL(process.env.DATABASE_URL as string);
 let counter = 0;
@@ -52,3 +54,26 @@ export async function runIn(argv: string[], env: Record<string, string> = {}): P
 /** The JSON record a db:migrate / db:rollback / --json run prints on stdout. */
 // biome-ignore lint/suspicious/noExplicitAny: records are checked field by field
 export const json = (result: CommandResult): any => JSON.parse(result.stdout);
+
+/** The service as its own process on a fresh migrated database, and an admin connection to
+ * the test server (to end the service's backends): for the tests that kill connections under
+ * load. `stop` ends all three. */
+export type KillableService = { db: FreshDatabase; service: Service; admin: postgres.Sql; stop(): Promise<void> };
+
+export async function killableService(label: string, env: Record<string, string>): Promise<KillableService> {
+  const db = await freshDatabase(label);
+  const migrated = await dbmate(db.url, ["up"]);
+  if (migrated.code !== 0) throw new Error(migrated.output);
+  const service = await startService(db.url, env);
+  const admin = postgres(process.env.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+  return {
+    db,
+    service,
+    admin,
+    async stop() {
+      await service.kill();
+      await admin.end();
+      await db.drop();
+    },
+  };
+}

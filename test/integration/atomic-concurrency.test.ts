@@ -4,11 +4,10 @@
 // count.
 import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import postgres from "postgres";
-import { dbmate } from "../../src/db/migrate.ts";
-import { type FreshDatabase, freshDatabase } from "../helpers/databases.ts";
+import type postgres from "postgres";
+import { type FreshDatabase, type KillableService, killableService } from "../helpers/databases.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
-import { type Service, startService } from "../helpers/service.ts";
+import type { Service } from "../helpers/service.ts";
 
 const CLIENTS = 50;
 const INCREMENTS = 100;
@@ -80,21 +79,15 @@ describe("no lost updates", () => {
 });
 
 describe("retries with Idempotency-Key while connections are killed", () => {
+  let killable: KillableService | undefined;
   let db: FreshDatabase;
   let service: Service;
   let admin: postgres.Sql;
   beforeAll(async () => {
-    db = await freshDatabase("atomic_kill");
-    const migrated = await dbmate(db.url, ["up"]);
-    if (migrated.code !== 0) throw new Error(migrated.output);
-    service = await startService(db.url, { STORAGE_DB_POOL_MAX: "4" });
-    admin = postgres(process.env.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+    killable = await killableService("atomic_kill", { STORAGE_DB_POOL_MAX: "4" });
+    ({ db, service, admin } = killable);
   });
-  afterAll(async () => {
-    await service?.kill();
-    await admin?.end();
-    await db?.drop();
-  });
+  afterAll(() => killable?.stop());
 
   test("every increment applies exactly once", async () => {
     const token = await tokenFor(newInstall("kill"));

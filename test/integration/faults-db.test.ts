@@ -4,9 +4,9 @@
 // acknowledged write is lost, and no write answered 503 is in the database.
 import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { dbmate } from "../../src/db/migrate.ts";
-import { type FreshDatabase, freshDatabase } from "../helpers/databases.ts";
+import { type FreshDatabase, type KillableService, killableService } from "../helpers/databases.ts";
 import { histogram, type LoadResult, runLoad, writeFates } from "../helpers/load.ts";
 import { type Cluster, startCluster } from "../helpers/postgres.ts";
 import { newInstall, tokenFor } from "../helpers/server.ts";
@@ -39,21 +39,15 @@ function expectOnlyOkOr503(result: LoadResult) {
 }
 
 describe("connections killed mid-load", () => {
+  let killable: KillableService | undefined;
   let db: FreshDatabase;
   let service: Service;
   let admin: postgres.Sql;
   beforeAll(async () => {
-    db = await freshDatabase("faults_kill");
-    const migrated = await dbmate(db.url, ["up"]);
-    if (migrated.code !== 0) throw new Error(migrated.output);
-    service = await startService(db.url, { STORAGE_DB_POOL_MAX: "4" });
-    admin = postgres(process.env.DATABASE_URL as string, { max: 1, onnotice: () => {} });
+    killable = await killableService("faults_kill", { STORAGE_DB_POOL_MAX: "4" });
+    ({ db, service, admin } = killable);
   });
-  afterAll(async () => {
-    await service?.kill();
-    await admin?.end();
-    await db?.drop();
-  });
+  afterAll(() => killable?.stop());
 
   test("pg_terminate_backend of every service connection, three times: 503s, then recovery", async () => {
     const token = await tokenFor(newInstall("faults"));
