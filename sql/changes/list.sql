@@ -8,7 +8,10 @@
 -- visible in this snapshot, so a page that is not full may hand out the counter as its
 -- cursor, and a later page finds every change committed after it, exactly once.
 -- The value (with $9) is the record's current one when it is still at the change's
--- revision and live; otherwise a later change of the key follows and none is sent.
+-- revision and live; otherwise a later change of the key follows and none is sent. The
+-- record is joined whether or not values are asked for: a join gated on $9 is planned away
+-- when $9 is false, and Citus then sees the records table without its install and reads
+-- every shard of it (test/integration/citus-router.test.ts plans both).
 -- returns: one row per change, in order; when the page is empty, exactly one row with null
 --   change columns (all but the install's two); no row at all for an install never written:
 --   last_revision, changes_floor (the install's), revision, namespace, key, kind, expired,
@@ -40,7 +43,7 @@ select h.last_revision, h.changes_floor, p.revision, p.namespace, p.key, p.kind,
 from head h
 left join page p on true
 left join ext_storage_records r
-  on $9::bool and p.kind = 'put'
+  on p.kind = 'put'
   and r.install_id = $1 and r.tenant_id = $2 and r.namespace = p.namespace and r.key = p.key
   and r.revision = p.revision and (r.expires_at is null or r.expires_at > now())
 order by p.revision, p.namespace, p.key

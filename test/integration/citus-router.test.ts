@@ -7,7 +7,7 @@
 // coordinator (the whole run then uses it), and says so when it is skipped.
 import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import type { QueryName } from "../../src/db/sql.ts";
+import { loadQueries, type QueryName } from "../../src/db/sql.ts";
 import { CITUS_URL, citusTest, noteCitusSkipped, planTasks } from "../helpers/citus.ts";
 import { sql } from "../helpers/db.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
@@ -61,5 +61,112 @@ describe("per-install statements on Citus", () => {
       "changes.list": [1],
       "changes.heads": [1],
     });
+  });
+});
+
+// A parameter can take the install away from Citus: a join condition gated on a flag
+// (`on $9 and r.install_id = $1 …`) is planned away when the flag is false, and the table
+// is then read on every shard (changes.list without values read all the cluster's records).
+// So every per-install statement (its $1 the install, its $2 the tenant) is planned with each
+// of its flags both ways and each optional parameter absent and given; every step must be
+// one task. A new per-install statement must be added here (the last assertion).
+const variants = (i: string, t: string, e: string): Record<string, unknown[][]> => {
+  const at = new Date(Date.now() + 60_000).toISOString();
+  return {
+    "changes.list": [true, false].flatMap((values) =>
+      [null, "n"].flatMap((ns) => ["", "k"].map((prefix) => [i, t, 0, "", "", ns, prefix, 100, values])),
+    ),
+    "idempotency.get": [[i, t, "key-1"]],
+    "idempotency.put": [
+      [i, t, "key-1", "ab", 200, "{}", null, 60],
+      [i, t, "key-1", "ab", 200, "{}", "{}", 60],
+    ],
+    "installs.account": [[i, t, 10, 1, 5]],
+    "installs.bump_schema_version": [[i, t, 2]],
+    "installs.export_head": [[i, t]],
+    "installs.import_check": [[i, t]],
+    "installs.lock_existing": [[i, t]],
+    "installs.lock": [[i, t, e]],
+    "installs.purge": [[i, t]],
+    "installs.set_limits": [
+      [i, t, 100, null, true, false],
+      [i, t, null, 10, false, true],
+      [i, t, null, null, true, true],
+      [i, t, null, null, false, false],
+    ],
+    "installs.sweep_expired": [[i, t]],
+    "installs.usage": [[i, t]],
+    "namespaces.delete": [[i, t, "n"]],
+    "namespaces.list": [[i, t]],
+    "ratelimit.give_back": [[i, t, 10, 20, 1]],
+    "ratelimit.lease": [[i, t, 10, 20, 1]],
+    "records.bulk_get": [[i, t, "n", ["k"], 1000]],
+    "records.canonical_batch": [
+      [i, t, "", "", 100],
+      [i, t, "n", "k", 100],
+    ],
+    "records.canonical_fill": [[i, t, ["n"], ["k"], [1], ["1"]]],
+    "records.delete": [
+      [i, t, ["n"], ["k"], [99], [false], 0],
+      [i, t, ["n"], ["k"], [99], [true], 0],
+    ],
+    "records.export": [
+      [i, t, "", "", 100, 1000],
+      [i, t, "n", "k", 100, 1000],
+    ],
+    "records.get_cleaning": [[i, t, "n", ["k"], 1000]],
+    "records.get": [[i, t, "n", "k"]],
+    "records.import": [
+      [i, t, 5, ["n"], ["k"], ["1"], [1], [at]],
+      [i, t, 5, ["n"], ["k"], ["1"], [1], [null]],
+    ],
+    ...Object.fromEntries(
+      (["records.list", "records.list_cleaning"] as const).map((name) => [
+        name,
+        [true, false].flatMap((values) => [
+          [i, t, "n", "", "", "", 100, values, 1000],
+          [i, t, "n", "k1", "k", "l", 100, values, 1000],
+        ]),
+      ]),
+    ),
+    "records.state_values": [[i, t, ["n"], ["k"]]],
+    "records.state": [[i, t, ["n"], ["k"]]],
+    "records.upsert": [
+      [i, t, e, ["n"], ["k"], ["1"], [99], [1], [null], [null]],
+      [i, t, e, ["n"], ["k"], ["1"], [99], [1], [60], [at]],
+    ],
+    "schemas.delete": [[i, t, "n"]],
+    "schemas.export": [[i, t]],
+    "schemas.get": [[i, t, "n"]],
+    "schemas.put": [
+      [i, t, e, "n", "{}", 1, null, null],
+      [i, t, e, "n", "{}", 1, 60, 1000],
+    ],
+  };
+};
+
+describe("per-install statements on Citus, every flag and optional parameter", () => {
+  citusTest("each step of every variant runs on one shard", async () => {
+    const install = newInstall("citus-variants");
+    const c = client(server?.url as string, await tokenFor(install));
+    expect((await c.put("n", "k", { value: 1 })).status).toBe(201);
+    const { installId: i, tenantId: t, extensionId: e } = install;
+    const all = variants(i, t, e);
+    const spread: string[] = [];
+    for (const [name, list] of Object.entries(all)) {
+      for (const params of list) {
+        const steps = await plan(name as QueryName, params);
+        if (steps.length === 0 || steps.some((n) => n !== 1)) {
+          spread.push(`${name} ${JSON.stringify(params.slice(2))}: tasks ${JSON.stringify(steps)}`);
+        }
+      }
+    }
+    expect(spread).toEqual([]);
+    // every statement whose first two parameters are the install and its tenant is listed
+    const perInstall = Object.entries(loadQueries())
+      .filter(([, text]) => /^-- \$1 install_id, \$2 tenant_id\b/m.test(text))
+      .map(([name]) => name)
+      .sort();
+    expect(Object.keys(all).sort()).toEqual(perInstall);
   });
 });
