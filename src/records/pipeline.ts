@@ -49,10 +49,10 @@ import {
   type State,
   tooLarge,
 } from "./plan.ts";
-import { validatorFor, violations } from "./schemas.ts";
+import { validatorFor } from "./schema-cache.ts";
 import type { CleanupObserver } from "./ttl.ts";
 import { type LimitDefaults, limitsOf } from "./usage.ts";
-import type { SchemaLimits } from "./validator.ts";
+import { type SchemaLimits, violations } from "./validator.ts";
 import { prepareValue } from "./values.ts";
 
 /** A JSON Merge Patch of the stored value (PATCH, an atomic merge): on null when absent,
