@@ -2,7 +2,8 @@
 // a default TTL and a per-namespace value size limit.
 import { type Database, sentAhead } from "../db/client.ts";
 import { fail } from "../errors.ts";
-import { type Install, writeInInstall } from "./install.ts";
+import type { Install } from "./install.ts";
+import { writeInInstall } from "./pipeline.ts";
 import { cacheValidator, type SchemaRow } from "./schema-cache.ts";
 import { prepareValidator, type SchemaLimits } from "./validator.ts";
 
