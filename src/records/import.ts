@@ -9,7 +9,8 @@ import type { Database } from "../db/client.ts";
 import { fail } from "../errors.ts";
 import type { InstallRef } from "./admin.ts";
 import type { ImportPlan } from "./import-lines.ts";
-import { account, type UsageRow } from "./install.ts";
+import type { UsageRow } from "./install.ts";
+import { account } from "./pipeline.ts";
 import { type LimitDefaults, limitsOf, quotaBreach, quotaExceeded } from "./usage.ts";
 
 // records.import rows per statement: 5,000 rows of 1 KiB values are a 5 MB message

@@ -1,7 +1,8 @@
 // The install's namespaces: what they hold, and deleting one whole.
 import { type Database, sentAhead } from "../db/client.ts";
 import type { Remember } from "./idempotency.ts";
-import { account, type Install, writeInInstall } from "./install.ts";
+import type { Install } from "./install.ts";
+import { account, writeInInstall } from "./pipeline.ts";
 
 type NamespaceRow = { namespace: string; record_count: number; bytes_used: number };
 

@@ -5,10 +5,10 @@
 import type { Database } from "../db/client.ts";
 import type { QueryName } from "../db/sql.ts";
 import { type Remember, rememberVia } from "./idempotency.ts";
-import { account, type Install } from "./install.ts";
+import type { Install } from "./install.ts";
 import { prepareWriteItems, putOps } from "./items.ts";
 import { decodeCursor, encodeCursor, prefixUpperBound } from "./keys.ts";
-import { type OpResult, runWrite, type WriteResult } from "./pipeline.ts";
+import { account, type OpResult, runWrite, type WriteResult } from "./pipeline.ts";
 import { type ExpiryInput, type RecordMeta, type RecordRow, type StoredRecord, toMeta, toRecord } from "./record.ts";
 import { refusalOfOne } from "./refusals.ts";
 import { type CleanupObserver, ignoreCleanup } from "./ttl.ts";

@@ -2,7 +2,7 @@
 // compile cost), so one install's schema cannot take the others' CPU.
 import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
-import { validatorCacheStats } from "../../src/records/schemas.ts";
+import { validatorCacheStats } from "../../src/records/schema-cache.ts";
 import { MAX_COMPILE_UNITS } from "../../src/records/validator.ts";
 import { sql } from "../helpers/db.ts";
 import { dependentRequiredLists, HOSTILE_CORPUS } from "../helpers/hostile-corpus.ts";

@@ -1,6 +1,6 @@
 import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { validatorCacheStats } from "../../src/records/schemas.ts";
+import { validatorCacheStats } from "../../src/records/schema-cache.ts";
 import { storedRows } from "../helpers/db.ts";
 import { client, newInstall, startServer, type TestServer, tokenFor } from "../helpers/server.ts";
 
