@@ -180,7 +180,7 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
 
   // postgres.js queries are lazy: they start when first awaited. execute() starts them now,
   // so statements reach the server in the order they were run, which the pipelined write
-  // transaction (records/install.ts) relies on.
+  // transaction (records/pipeline.ts) relies on.
   let inFlight = 0;
   const listeners = new Set<(installId: string) => void>();
   const deliver = (ids: Iterable<string>) => {
