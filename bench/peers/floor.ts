@@ -37,7 +37,7 @@ const server = Bun.serve({
         const value = body.slice(body.indexOf(":") + 1, body.lastIndexOf("}"));
         const [r] = await sql`insert into ext_storage_records (tenant_id, extension_id, install_id, namespace, key,
             value, value_json, value_json_revision, revision, size_bytes)
-          values (${tenant}, 'peers-ext', ${inst}, ${ns}, ${key}, ${value}::jsonb, ${value}::json, 1, 1, ${value.length})
+          values (${tenant}, 'peers-ext', ${inst}, ${ns}, ${key}, ${value}::text::jsonb, ${value}::text::json, 1, 1, ${value.length})
           on conflict (install_id, namespace, key) do update set value = excluded.value, value_json = excluded.value_json,
             revision = ext_storage_records.revision + 1, value_json_revision = ext_storage_records.revision + 1,
             size_bytes = excluded.size_bytes, updated_at = now()

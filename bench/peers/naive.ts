@@ -43,7 +43,7 @@ const app = new Elysia()
     const value = JSON.stringify((body as { value: unknown }).value);
     const [r] = await sql<Row[]>`insert into ext_storage_records (tenant_id, extension_id, install_id, namespace, key,
         value, value_json, value_json_revision, revision, size_bytes)
-      values (${tenant}, 'peers-ext', ${inst}, ${params.ns}, ${params.key}, ${value}::jsonb, ${value}::json, 1, 1, ${value.length})
+      values (${tenant}, 'peers-ext', ${inst}, ${params.ns}, ${params.key}, ${value}::text::jsonb, ${value}::text::json, 1, 1, ${value.length})
       on conflict (install_id, namespace, key) do update set value = excluded.value, value_json = excluded.value_json,
         revision = ext_storage_records.revision + 1, value_json_revision = ext_storage_records.revision + 1,
         size_bytes = excluded.size_bytes, updated_at = now()

@@ -41,7 +41,7 @@ export async function seed(sql: Sql): Promise<void> {
   await sql.unsafe(
     `insert into ext_storage_records (tenant_id, extension_id, install_id, namespace, key, value, value_json,
        value_json_revision, revision, size_bytes, expires_at)
-     select $1, 'peers-ext', i, $2, 'k' || lpad(k::text, 3, '0'), $3::jsonb, $3::json, k + 1, k + 1, $4::integer,
+     select $1, 'peers-ext', i, $2, 'k' || lpad(k::text, 3, '0'), $3::text::jsonb, $3::text::json, k + 1, k + 1, $4::integer,
             case when k % 4 = 0 then now() + interval '1 day' end
      from unnest($5::text[]) i cross join generate_series(0, $6::integer - 1) k`,
     [SEED.tenant, SEED.namespace, VALUE, String(Buffer.byteLength(VALUE)), installs, String(SEED.keys)],
