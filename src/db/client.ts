@@ -201,9 +201,17 @@ export function connect(url: string, options: DatabaseOptions, observe?: QueryOb
         observe?.(name, (performance.now() - started) / 1000, ok);
       };
       const query = tx
-        .unsafe(queries[name], params.map((p) => param(sql, p)) as postgres.ParameterOrJSON<never>[], {
-          prepare: options.prepare,
-        })
+        .unsafe(
+          queries[name],
+          params.map((p) => param(sql, p)) as postgres.ParameterOrJSON<never>[],
+          {
+            prepare: options.prepare,
+            // the driver sends a statement without parameters as a simple query, parsed and
+            // planned again each time (transactions.identity, in every write): prepared like
+            // the others, unless statements are not prepared at all (a pooler)
+            ...(options.prepare ? { simple: false } : {}),
+          } as postgres.UnsafeQueryOptions,
+        )
         .execute() as unknown as Promise<T[]>;
       query.then(
         () => done(true),
