@@ -8,7 +8,6 @@
 // the event's arrival, and from the PUT's start (an upper bound that includes the write);
 // and the service's resident memory per open stream (RSS with the streams open, less RSS
 // before, over N).
-import { readFileSync } from "node:fs";
 import { type Socket, connect as tcp } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,6 +15,7 @@ import postgres from "postgres";
 import { mintToken } from "../../src/tokens.ts";
 import { startCluster } from "../../tools/postgres.ts";
 import { startServiceProcess } from "../../tools/service.ts";
+import { treeRssMiB } from "../load/server.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +33,7 @@ const SECONDS = Number(values.seconds);
 const SECRET = "bench-secret-0123456789-abcdefghijklmnop";
 const ROOT = resolve(import.meta.dir, "../..");
 
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+const rssMiB = (pid: number) => treeRssMiB(pid) ?? Number.NaN;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
 const given = values["database-url"];

@@ -18,7 +18,7 @@ import { Recorder } from "./recorder.ts";
 import { withTarget } from "./run.ts";
 import { tokenCache } from "./scenarios/context.ts";
 import { seedInstalls, valuePool } from "./scenarios/crud-mix.ts";
-import { cpuByName, cpuDelta, cpuSeconds, machineCpu, type Target } from "./server.ts";
+import { cpuByName, cpuDelta, cpuSeconds, machineCpu, type Target, treeCpuSeconds } from "./server.ts";
 
 export const PGBENCH = process.env.PGBENCH ?? "/usr/lib/postgresql/15/bin/pgbench";
 
@@ -127,7 +127,7 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
     for (const install of installs) await token(install);
     // where the two cores go during the service phase: server, driver, PostgreSQL
     const cpu0 = {
-      server: cpuSeconds(target.pid),
+      server: treeCpuSeconds(target.pid),
       driver: cpuSeconds(process.pid),
       pg: cpuByName("postgres"),
       machine: machineCpu(),
@@ -153,7 +153,7 @@ export async function ceiling(o: LoadOptions, say: (line: string) => void): Prom
       }),
     );
     const cpu = {
-      server: cpuSeconds(target.pid) - cpu0.server,
+      server: treeCpuSeconds(target.pid) - cpu0.server,
       driver: cpuSeconds(process.pid) - cpu0.driver,
       pg: cpuDelta(cpu0.pg, cpuByName("postgres")),
       machine: machineCpu().busy - cpu0.machine.busy,

@@ -14,7 +14,15 @@ import { type ScenarioContext, type ScenarioResult, tokenCache } from "./scenari
 import { CRUD_OPS, crudMix } from "./scenarios/crud-mix.ts";
 import { listScans, SCAN_OPS } from "./scenarios/list-scans.ts";
 import { NOISY_OPS, noisy } from "./scenarios/noisy.ts";
-import { cpuSeconds, externalTarget, machineCpu, rssMiB, startOwnServer, type Target } from "./server.ts";
+import {
+  cpuSeconds,
+  externalTarget,
+  machineCpu,
+  startOwnServer,
+  type Target,
+  treeCpuSeconds,
+  treeRssMiB,
+} from "./server.ts";
 
 const CLASSES: Record<string, "read" | "write" | "other"> = { ...CRUD_OPS, ...BULK_OPS, ...SCAN_OPS, ...NOISY_OPS };
 const SCENARIOS: Record<SubName, (ctx: ScenarioContext) => Promise<ScenarioResult>> = {
@@ -69,11 +77,11 @@ export async function runSub(
   const before = await db?.deadlocks();
   // [seconds after the warm-up, MiB], one a second: the soak's RSS curve and slope
   const rss: [number, number][] = [];
-  const cpu0 = { machine: machineCpu(), server: cpuSeconds(target.pid), driver: cpuSeconds(process.pid) };
+  const cpu0 = { machine: machineCpu(), server: treeCpuSeconds(target.pid), driver: cpuSeconds(process.pid) };
   const t0 = performance.now();
   const timer = setInterval(() => {
     const elapsed = performance.now() - t0;
-    const r = rssMiB(target.pid);
+    const r = treeRssMiB(target.pid);
     if (r !== undefined && elapsed > warmupMs) rss.push([Math.round((elapsed - warmupMs) / 100) / 10, r]);
     hooks.onTick?.(sub, recorder, elapsed);
   }, 1000);
@@ -83,7 +91,7 @@ export async function runSub(
   } finally {
     clearInterval(timer);
   }
-  const cpu1 = { machine: machineCpu(), server: cpuSeconds(target.pid), driver: cpuSeconds(process.pid) };
+  const cpu1 = { machine: machineCpu(), server: treeCpuSeconds(target.pid), driver: cpuSeconds(process.pid) };
   const wall = (cpu1.machine.total - cpu0.machine.total) / cpus().length;
   const pct = (seconds: number) => (wall <= 0 ? 0 : Math.round((seconds / wall) * 1000) / 10);
   const cpu = {

@@ -126,6 +126,44 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/**
+ * A process and all its descendants, by pid (Linux /proc: each task's `children`): a service
+ * started with STORAGE_WORKERS above 1 is its primary and the workers it spawned, and what it
+ * costs is theirs together. Bounded to 1,000 processes; ones gone meanwhile are left out.
+ */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length && tree.length < 1000; i++) {
+    const parent = tree[i] as number;
+    try {
+      for (const task of readdirSync(`/proc/${parent}/task`)) {
+        const children = readFileSync(`/proc/${parent}/task/${task}/children`, "utf8");
+        for (const child of children.split(/\s+/)) if (child !== "") tree.push(Number(child));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return tree;
+}
+
+/** Resident memory of a process and its descendants (a service and its workers), in MiB:
+ * each one's RSS summed, so pages they share count once per process (an upper bound). */
+export function treeRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const own = rssMiB(pid);
+  if (own === undefined) return undefined;
+  return processTree(pid)
+    .slice(1)
+    .reduce((sum, child) => sum + (rssMiB(child) ?? 0), own);
+}
+
+/** CPU seconds (user + system) a process and its descendants have used so far. */
+export function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  return processTree(pid).reduce((sum, p) => sum + cpuSeconds(p), 0);
+}
+
 /** CPU seconds used so far by each process of a given name (e.g. every PostgreSQL backend), by pid. */
 export function cpuByName(name: string): Map<number, number> {
   const out = new Map<number, number>();

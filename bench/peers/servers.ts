@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { mintToken } from "../../src/tokens.ts";
 import { freePort } from "../../tools/postgres.ts";
 import { startServiceProcess } from "../../tools/service.ts";
+import { processTree } from "../load/server.ts";
 import { installId, SEED, VALUE } from "./statements.ts";
 
 const SECRET = "bench-peers-secret-0123456789-abcdefghij";
@@ -24,13 +25,6 @@ function cpuOf(pid: number): number {
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
-  }
-}
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
   }
 }
 /** All cores' busy seconds so far (everything but idle and iowait), from /proc/stat. */
@@ -84,13 +78,13 @@ async function startService(workers: number, databaseUrl: string): Promise<Targe
     },
   });
   // the workers come up after the primary answers: wait for all of them
-  for (let i = 0; i < 300 && childrenOf(service.pid).length < workers - 1; i++) await Bun.sleep(100);
+  for (let i = 0; i < 300 && processTree(service.pid).length < workers; i++) await Bun.sleep(100);
   await Bun.sleep(workers > 1 ? 3000 : 0);
   return {
     name: `service (STORAGE_WORKERS=${workers})`,
     url: service.url,
     auth: true,
-    pids: () => [service.pid, ...childrenOf(service.pid)],
+    pids: () => processTree(service.pid),
     stop: service.stop,
   };
 }

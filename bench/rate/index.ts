@@ -7,10 +7,10 @@
 //             all of them: 2xx per second against the configured rate
 // Starts its own PostgreSQL 15 cluster unless DATABASE_URL is set; the service processes
 // listen on loopback ports only. `bun run bench:rate --help` lists the flags.
-import { readFileSync } from "node:fs";
 import { parseCommandLine } from "../../src/cli/args.ts";
 import { dbmate } from "../../src/db/migrate.ts";
 import { type Cluster, startCluster } from "../../tools/postgres.ts";
+import { treeCpuSeconds } from "../load/server.ts";
 
 const HELP = `bun run bench:rate [--part micro|cpu|accuracy|all] [options]
 
@@ -93,15 +93,6 @@ const startService = (databaseUrl: string, env: Record<string, string>) =>
 
 const METRICS_TOKEN = "bench-rate-metrics-token";
 const PATH = "/v1/namespaces/bench/records/k";
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** CPU seconds (user + system) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
 /** How many times the process ran a named statement (its query metrics). */
 async function statements(service: Service, query: string): Promise<number> {
   const res = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -163,9 +154,9 @@ async function cpuPart() {
     }
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, s] of services.entries()) {
-        const before = cpuSeconds(s.pid);
+        const before = treeCpuSeconds(s.pid);
         const statuses = await burst(s.url, tokens, REQUESTS, 8);
-        const used = cpuSeconds(s.pid) - before;
+        const used = treeCpuSeconds(s.pid) - before;
         if ((statuses.get(200) ?? 0) !== REQUESTS) throw new Error(`${configs[i]?.label}: not every GET passed`);
         samples[i]?.push((used / REQUESTS) * 1e6);
       }
