@@ -192,7 +192,7 @@ export const ENV = t.Object({
     "events a watch stream may hold for a slow client; past it the stream is closed (the client resumes)",
   ),
   STORAGE_MAX_WATCHERS_PER_INSTALL: intVar(16, 1, 10_000, "open watch streams per install in one process; beyond: 429"),
-  // about 10 KiB a stream (10,000 streams took 97 MiB, bench/README.md): 20,000 is ~200 MiB
+  // about 10–12 KiB a stream (10,000 streams took 97–119 MiB, bench/README.md): 20,000 is ~200–240 MiB
   STORAGE_WATCH_MAX_STREAMS: intVar(
     20_000,
     1,
