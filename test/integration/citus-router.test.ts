@@ -22,12 +22,17 @@ afterAll(() => server?.close());
 
 const plan = (name: QueryName, params: unknown[]) => planTasks(sql, name, params);
 
+/** A new install with one record written through the service (so its rows exist): its ids. */
+async function writtenInstall(name: string) {
+  const install = newInstall(name);
+  const c = client(server?.url as string, await tokenFor(install));
+  expect((await c.put("n", "k", { value: 1 })).status).toBe(201);
+  return { i: install.installId, t: install.tenantId, e: install.extensionId };
+}
+
 describe("per-install statements on Citus", () => {
   citusTest("each step of every statement runs on one shard", async () => {
-    const install = newInstall("citus-router");
-    const c = client(server?.url as string, await tokenFor(install));
-    expect((await c.put("n", "k", { value: 1 })).status).toBe(201);
-    const { installId: i, tenantId: t, extensionId: e } = install;
+    const { i, t, e } = await writtenInstall("citus-router");
     const shapes: Record<string, number[]> = {
       "installs.lock": await plan("installs.lock", [i, t, e]),
       "installs.account": await plan("installs.account", [i, t, 10, 1, 5]),
@@ -147,10 +152,7 @@ const variants = (i: string, t: string, e: string): Record<string, unknown[][]> 
 
 describe("per-install statements on Citus, every flag and optional parameter", () => {
   citusTest("each step of every variant runs on one shard", async () => {
-    const install = newInstall("citus-variants");
-    const c = client(server?.url as string, await tokenFor(install));
-    expect((await c.put("n", "k", { value: 1 })).status).toBe(201);
-    const { installId: i, tenantId: t, extensionId: e } = install;
+    const { i, t, e } = await writtenInstall("citus-variants");
     const all = variants(i, t, e);
     const spread: string[] = [];
     for (const [name, list] of Object.entries(all)) {
