@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { cpuSeconds } from "../load/server.ts";
 
 const { values } = parseArgs({
   options: {
@@ -27,12 +28,6 @@ const CALLS = Number(values.calls);
 const ROUNDS = Number(values.rounds);
 const IN_FLIGHT = 50;
 
-/** CPU milliseconds of a process: utime + stime from /proc (USER_HZ 100). */
-function cpuMs(pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 for (let round = 1; round <= ROUNDS; round++) {
   for (const simple of [true, false]) {
     const sql = postgres(url, { max: 1, prepare: true, onnotice: () => {} });
@@ -48,10 +43,10 @@ for (let round = 1; round <= ROUNDS; round++) {
       }
     };
     await run();
-    const backend = cpuMs(pid);
+    const backend = cpuSeconds(pid);
     const client = process.cpuUsage();
     await run();
-    const backendUs = ((cpuMs(pid) - backend) * 1000) / CALLS;
+    const backendUs = ((cpuSeconds(pid) - backend) * 1e6) / CALLS;
     const used = process.cpuUsage(client);
     const clientUs = (used.user + used.system) / CALLS;
     console.log(

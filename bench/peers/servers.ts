@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { mintToken } from "../../src/tokens.ts";
 import { freePort } from "../../tools/postgres.ts";
 import { startServiceProcess } from "../../tools/service.ts";
-import { processTree } from "../load/server.ts";
+import { cpuSeconds, processTree } from "../load/server.ts";
 import { installId, SEED, VALUE } from "./statements.ts";
 
 const SECRET = "bench-peers-secret-0123456789-abcdefghij";
@@ -18,15 +18,6 @@ const HERE = fileURLToPath(new URL("./", import.meta.url));
 type Target = { name: string; url: string; pids: () => number[]; stop: () => Promise<void>; auth: boolean };
 
 /** CPU seconds (user + system) of a process, from /proc; 0 once it is gone. */
-function cpuOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 /** All cores' busy seconds so far (everything but idle and iowait), from /proc/stat. */
 function machineBusy(): number {
   const f = (readFileSync("/proc/stat", "utf8").split("\n")[0] as string).trim().split(/\s+/).slice(1).map(Number);
@@ -95,7 +86,7 @@ async function drive(target: Target, kind: "GET" | "PUT", requests: number, conc
   const installs = SEED.installs;
   const body = `{"value":${VALUE}}`;
   const pids = target.pids();
-  const cpu0 = pids.reduce((s, p) => s + cpuOf(p), 0);
+  const cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
   const m0 = machineBusy();
   const t0 = performance.now();
   let next = 0;
@@ -123,7 +114,7 @@ async function drive(target: Target, kind: "GET" | "PUT", requests: number, conc
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
   const seconds = (performance.now() - t0) / 1000;
-  const serverCpu = target.pids().reduce((s, p) => s + cpuOf(p), 0) - cpu0;
+  const serverCpu = target.pids().reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
   return { requests, seconds, serverCpu, machineCpu: machineBusy() - m0, errors } satisfies Phase;
 }
 
