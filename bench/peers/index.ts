@@ -6,6 +6,8 @@
 //               text through): req/s, server CPU µs per request, machine CPU µs per request
 //   statements  each read and write statement of sql/records/ against its plain equivalent
 //               under pgbench (bench/peers/statements.ts): database CPU µs per call and ratio
+//   layers      the service's CPU per GET and per PUT split by layer, in this process
+//               (bench/peers/layers.ts): the statements alone, the domain, app.handle
 // Writes a JSON report (--out, default bench-peers.json) and prints each figure beside its
 // target (issue 13). Needs DATABASE_URL on this machine (pgbench and the backends' CPU).
 // Its 50 installs (peers-install-*) are seeded at the start and removed at the end.
@@ -15,17 +17,19 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { parseCommandLine } from "../../src/cli/args.ts";
 import { dbmate } from "../../src/db/migrate.ts";
+import { runLayers } from "./layers.ts";
 import { runServers } from "./servers.ts";
 import { PGBENCH, pairs, parentOf, postmasterCpu, seed, unseed } from "./statements.ts";
 
-const HELP = `bun run bench:peers [--part servers|statements|all] [options]
+const HELP = `bun run bench:peers [--part servers|statements|layers|all] [options]
 
-  --part NAME          servers, statements or all (default all)
+  --part NAME          servers, statements, layers or all (default all)
   --seconds N          length of each pgbench run (default 5)
   --rounds N           rounds, every configuration once per round, interleaved (default 3)
   --clients N          pgbench connections (default 4)
-  --requests N         requests per server and round in the servers part (default 4000)
-  --concurrency N      requests in flight in the servers part (default 32)
+  --requests N         requests per server (or layer) and round in the servers and layers
+                       parts (default 4000)
+  --concurrency N      requests in flight in the servers and layers parts (default 32)
   --workers LIST       STORAGE_WORKERS values the service runs with (default 1,2)
   --out FILE           the JSON report (default bench-peers.json)
   --help               this text
@@ -51,8 +55,8 @@ const num = (name: string, max: number) => {
   return n;
 };
 const part = values.part as string;
-if (!["servers", "statements", "all"].includes(part)) {
-  console.error(`--part must be servers, statements or all, got "${part}"`);
+if (!["servers", "statements", "layers", "all"].includes(part)) {
+  console.error(`--part must be servers, statements, layers or all, got "${part}"`);
   process.exit(2);
 }
 const SECONDS = num("seconds", 600);
@@ -168,6 +172,15 @@ if (part === "servers" || part === "all") {
     concurrency: num("concurrency", 1024),
     rounds: ROUNDS,
     workers: (values.workers as string).split(",").map(Number),
+  });
+}
+
+if (part === "layers" || part === "all") {
+  report.layers = await runLayers({
+    databaseUrl: DATABASE_URL,
+    requests: num("requests", 1_000_000),
+    concurrency: num("concurrency", 1024),
+    rounds: ROUNDS,
   });
 }
 

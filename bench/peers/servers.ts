@@ -17,7 +17,6 @@ const HERE = fileURLToPath(new URL("./", import.meta.url));
 
 type Target = { name: string; url: string; pids: () => number[]; stop: () => Promise<void>; auth: boolean };
 
-/** CPU seconds (user + system) of a process, from /proc; 0 once it is gone. */
 /** All cores' busy seconds so far (everything but idle and iowait), from /proc/stat. */
 function machineBusy(): number {
   const f = (readFileSync("/proc/stat", "utf8").split("\n")[0] as string).trim().split(/\s+/).slice(1).map(Number);
