@@ -19,7 +19,7 @@ import { parseCommandLine } from "../../src/cli/args.ts";
 import { dbmate } from "../../src/db/migrate.ts";
 import { runLayers } from "./layers.ts";
 import { runServers } from "./servers.ts";
-import { PGBENCH, pairs, parentOf, postmasterCpu, seed, unseed } from "./statements.ts";
+import { median, PGBENCH, pairs, parentOf, postmasterCpu, seed, unseed } from "./statements.ts";
 
 const HELP = `bun run bench:peers [--part servers|statements|layers|all] [options]
 
@@ -71,7 +71,6 @@ const migrated = await dbmate(DATABASE_URL, ["up"]);
 if (migrated.code !== 0) throw new Error(migrated.output);
 
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const report: Record<string, unknown> = {
   date: new Date().toISOString(),
   cpus: cpus().length,

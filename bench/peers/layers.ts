@@ -22,7 +22,7 @@ import { createLogger } from "../../src/log.ts";
 import type { Install } from "../../src/records/install.ts";
 import { putRecord } from "../../src/records/records.ts";
 import { mintToken } from "../../src/tokens.ts";
-import { installId, keyOf, SEED, VALUE } from "./statements.ts";
+import { installId, keyOf, median, SEED, VALUE } from "./statements.ts";
 
 const SECRET = "bench-peers-secret-0123456789-abcdefghij";
 /** the PUTs' namespaces: putRecord and app.handle write one, the replayed statements another */
@@ -41,7 +41,6 @@ async function statementsOfOnePut(db: Database, put: (db: Database) => Promise<u
   let sent: Sent[] = [];
   const recording: Database = {
     ...db,
-    run: (name, params) => db.run(name, params),
     transaction: (fn, options) =>
       db.transaction((tx) => {
         const q: Queryable & { commit(): void } = {
@@ -115,8 +114,7 @@ export async function runLayers(o: {
       throw new Error(`a PUT now sends ${names}: update bench/peers/layers.ts`);
     }
     // above every revision the seeded installs have logged: the change feed's key stays unique
-    const firstRevision = Date.now() * 100;
-    let revision = firstRevision;
+    let revision = Date.now() * 100;
     // as a PUT sends them (two round trips: the lock and the state read, then the rest with
     // COMMIT), or all in one, which shows what the second round trip costs
     const replay = (i: number, roundTrips: 1 | 2) =>
@@ -168,7 +166,6 @@ export async function runLayers(o: {
         rounds.set(key, [...(rounds.get(key) ?? []), (used.user + used.system) / o.requests]);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const results = layers.map((l): LayerResult => {
       const r = rounds.get(`${l.request} ${l.layer}`) as number[];
       return { request: l.request, layer: l.layer, cpuUsPerCall: median(r), rounds: r };

@@ -10,7 +10,7 @@ import { mintToken } from "../../src/tokens.ts";
 import { freePort } from "../../tools/postgres.ts";
 import { startServiceProcess } from "../../tools/service.ts";
 import { cpuSeconds, processTree } from "../load/server.ts";
-import { installId, SEED, VALUE } from "./statements.ts";
+import { installId, median, SEED, VALUE } from "./statements.ts";
 
 const SECRET = "bench-peers-secret-0123456789-abcdefghij";
 const HERE = fileURLToPath(new URL("./", import.meta.url));
@@ -155,7 +155,6 @@ export async function runServers(o: {
         }
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const results = [];
     const floor = (kind: string) => phases.get(`floor (Bun.serve + Bun SQL) ${kind}`) ?? [];
     console.log(`\nservers: ${o.requests} requests per run, ${o.concurrency} in flight, ${o.rounds} rounds, medians`);

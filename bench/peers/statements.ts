@@ -16,6 +16,9 @@ export const keyOf = (k: number) => `k${String(k).padStart(3, "0")}`;
 /** ~256 bytes of JSON, the same for every row */
 export const VALUE = JSON.stringify({ theme: "dark", note: "x".repeat(200), n: 42, tags: ["a", "b"] });
 
+/** The middle value of a round's figures (the upper middle one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
 type Sql = { unsafe(text: string, params?: unknown[]): Promise<unknown[]> };
 
 /** Removes the seeded installs' rows (the peers' PUTs write records without usage, so they
