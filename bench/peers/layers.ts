@@ -7,12 +7,14 @@
 //   PUT  statements  the statements one PUT sends (BEGIN, transactions.identity, installs.lock,
 //                    records.state, records.upsert, installs.account, changes.notify, COMMIT),
 //                    as putRecord sent them once, replayed in a transaction of their own, each
-//                    with a revision of its own: in the PUT's two round trips, and all in one
+//                    with a revision of its own, over a seeded record of the same value: in
+//                    the PUT's two round trips, and all in one
 //        domain      putRecord: the plan, the pipeline and those statements
 //        app         the whole PUT through app.handle
 // Each layer's CPU µs per call is this process's user + system time (process.cpuUsage)
 // divided by the calls, `concurrency` in flight (the bench's own Request and Response
-// handling is in the app rows, a few µs); layers interleaved by round, the median printed.
+// handling is in the app rows, a few µs), this process's own work: the database's CPU is the
+// statements part's; layers interleaved by round after an untimed one, the median printed.
 // The socket and Bun's HTTP server are what bench:peers' servers part adds on top.
 import { buildApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -22,12 +24,15 @@ import { createLogger } from "../../src/log.ts";
 import type { Install } from "../../src/records/install.ts";
 import { putRecord } from "../../src/records/records.ts";
 import { mintToken } from "../../src/tokens.ts";
+import { onExit } from "../../tools/cleanup.ts";
 import { installId, keyOf, median, SEED, VALUE } from "./statements.ts";
 
 const SECRET = "bench-peers-secret-0123456789-abcdefghij";
-/** the PUTs' namespaces: putRecord and app.handle write one, the replayed statements another */
+/** where putRecord and app.handle write (new records, accounted by the service) */
 const PUT_NAMESPACE = "peers-layers";
-const REPLAY_NAMESPACE = "peers-layers-replay";
+/** where the replayed statements write: a seeded record without expiry, of the same value, so
+ * the replayed accounting of an overwrite (0 bytes, 0 records) keeps the usage row exact */
+const REPLAY_KEY = keyOf(1);
 
 type Sent = { name: QueryName; params: unknown[] };
 
@@ -69,6 +74,18 @@ export async function runLayers(o: {
 }): Promise<LayerResult[]> {
   const config = loadConfig({ STORAGE_JWT_SECRET: SECRET, LOG_LEVEL: "info", STORAGE_RATE_LIMIT: "0" });
   const db = connect(o.databaseUrl, { ...config.db, poolMax: 10 });
+  // on Ctrl-C the calls stop, those under way settle and the connections close, before the
+  // seed is removed (registered after it, so stopped before it): nothing writes meanwhile
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  const forgetDb = onExit({
+    name: "the layers' calls and database connections",
+    stop: async () => {
+      stopped = true;
+      await running;
+      await db.close(1);
+    },
+  });
   const app = buildApp({ config, db, log: createLogger("info", () => true), jwtSecret: SECRET });
   try {
     const installOf = (i: number): Install => ({
@@ -124,10 +141,14 @@ export async function runLayers(o: {
           const p = [...params];
           p[0] = installOf(i).installId;
           if (name === "records.upsert") {
-            p[3] = [REPLAY_NAMESPACE];
+            p[3] = [SEED.namespace];
+            p[4] = [REPLAY_KEY];
             p[6] = [revision++];
           }
-          if (name === "records.state") p[2] = [REPLAY_NAMESPACE];
+          if (name === "records.state") {
+            p[2] = [SEED.namespace];
+            p[3] = [REPLAY_KEY];
+          }
           if (roundTrips === 2 && name === "records.upsert") await Promise.all(answers);
           answers.push(tx.run(name, p));
         }
@@ -147,16 +168,25 @@ export async function runLayers(o: {
       { request: "PUT", layer: "domain (putRecord)", call: (i) => putVia(db, i) },
       { request: "PUT", layer: "app (app.handle)", call: (i) => handle(i, "PUT") },
     ];
+    // every caller settled before a failure is thrown: the cleanup after it (the seed's
+    // removal) never races a write still under way
     const loop = async (call: (i: number) => Promise<unknown>, n: number) => {
       let next = 0;
-      await Promise.all(
+      const settled = Promise.allSettled(
         Array.from({ length: o.concurrency }, async () => {
-          for (let i = next++; i < n; i = next++) await call(i);
+          for (let i = next++; i < n && !stopped; i = next++) await call(i);
         }),
       );
+      running = settled;
+      const callers = await settled;
+      if (stopped) throw new Error("bench:peers was stopped");
+      const failed = callers.find((c) => c.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
     };
     const rounds = new Map<string, number[]>();
-    for (const l of layers) await loop(l.call, Math.min(o.requests, 1000)); // warm-up
+    // a whole untimed round first (at least 1,000 calls a layer): the first timed round was
+    // the dearest of every layer with a shorter warm-up
+    for (const l of layers) await loop(l.call, Math.max(o.requests, 1000));
     for (let round = 0; round < o.rounds; round++) {
       for (const l of layers) {
         const before = process.cpuUsage();
@@ -171,7 +201,7 @@ export async function runLayers(o: {
       return { request: l.request, layer: l.layer, cpuUsPerCall: median(r), rounds: r };
     });
     console.log(
-      `\nlayers: in this process, no socket; ${o.requests} calls per layer and round, ${o.concurrency} in flight, ${o.rounds} rounds, medians`,
+      `\nlayers: in this process, no socket; ${o.requests} calls per layer and round, ${Math.min(o.concurrency, o.requests)} in flight, ${o.rounds} rounds, medians`,
     );
     console.log("request | layer | CPU µs/call | rounds");
     for (const r of results) {
@@ -181,6 +211,7 @@ export async function runLayers(o: {
     }
     return results;
   } finally {
+    forgetDb();
     await db.close();
   }
 }

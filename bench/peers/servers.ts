@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { mintToken } from "../../src/tokens.ts";
+import { onExit } from "../../tools/cleanup.ts";
 import { freePort } from "../../tools/postgres.ts";
 import { startServiceProcess } from "../../tools/service.ts";
 import { cpuSeconds, processTree } from "../load/server.ts";
@@ -32,6 +33,12 @@ async function startProgram(name: string, file: string, databaseUrl: string): Pr
     stdout: "ignore",
     stderr: "inherit",
   });
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    await proc.exited;
+  };
+  // stopped however the run ends (Ctrl-C included), before the seed it writes over is removed
+  const forget = onExit({ name, stop, force: () => proc.kill("SIGKILL") });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     const ok = await fetch(`${url}/v1/namespaces/${SEED.namespace}/records/k000`, {
@@ -49,8 +56,8 @@ async function startProgram(name: string, file: string, databaseUrl: string): Pr
     auth: false,
     pids: () => [proc.pid],
     stop: async () => {
-      proc.kill("SIGTERM");
-      await proc.exited;
+      forget();
+      await stop();
     },
   };
 }

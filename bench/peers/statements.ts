@@ -6,6 +6,7 @@
 // pgbench's own CPU and the machine's other processes do not count.
 // Runs are interleaved (every pair once per round) and each figure is the median of the rounds.
 import { readFileSync } from "node:fs";
+import type postgres from "postgres";
 import { SQL_DIR, statementText } from "../../src/db/sql.ts";
 
 export const PGBENCH = process.env.PGBENCH ?? "/usr/lib/postgresql/15/bin/pgbench";
@@ -16,20 +17,34 @@ export const keyOf = (k: number) => `k${String(k).padStart(3, "0")}`;
 /** ~256 bytes of JSON, the same for every row */
 export const VALUE = JSON.stringify({ theme: "dark", note: "x".repeat(200), n: 42, tags: ["a", "b"] });
 
-/** The middle value of a round's figures (the upper middle one of an even count). */
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+/** The median of the rounds' figures: the middle one, or the mean of the two middle ones. */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 
-type Sql = { unsafe(text: string, params?: unknown[]): Promise<unknown[]> };
+type Sql = Pick<postgres.Sql, "unsafe" | "begin">;
 
 /** Removes the seeded installs' rows (the peers' PUTs write records without usage, so they
  * must not stay behind for db:reconcile to find), change-feed rows included: a later run
  * seeds last_revision again, and the service's PUTs would meet the revisions an earlier
- * run logged (409 already_exists). */
+ * run logged (409 already_exists). One transaction that first takes the installs' usage
+ * rows, as every write does: a write still under way (a run stopped by Ctrl-C) ends before
+ * the rows are read for deleting, and none of its rows stays behind. */
 export async function unseed(sql: Sql): Promise<void> {
   const installs = Array.from({ length: SEED.installs }, (_, i) => installId(i));
-  await sql.unsafe("delete from ext_storage_records where install_id = any($1::text[])", [installs]);
-  await sql.unsafe("delete from ext_storage_usage where install_id = any($1::text[])", [installs]);
-  await sql.unsafe("delete from ext_storage_changes where install_id = any($1::text[])", [installs]);
+  await sql.begin(async (tx) => {
+    await tx.unsafe(
+      "select 1 from ext_storage_usage where install_id = any($1::text[]) order by install_id for update",
+      [installs],
+    );
+    await tx.unsafe("delete from ext_storage_records where install_id = any($1::text[])", [installs]);
+    await tx.unsafe("delete from ext_storage_changes where install_id = any($1::text[])", [installs]);
+    await tx.unsafe("delete from ext_storage_usage where install_id = any($1::text[])", [installs]);
+  });
 }
 
 /** Seeds SEED's rows (every fourth with a TTL a day away, none expired), replacing earlier ones. */
