@@ -190,24 +190,10 @@ try {
     }
   }
 
-  if (part === "servers" || part === "all") {
-    report.servers = await runServers({
-      databaseUrl: DATABASE_URL,
-      requests: REQUESTS,
-      concurrency: CONCURRENCY,
-      rounds: ROUNDS,
-      workers: WORKERS,
-    });
-  }
-
-  if (part === "layers" || part === "all") {
-    report.layers = await runLayers({
-      databaseUrl: DATABASE_URL,
-      requests: REQUESTS,
-      concurrency: CONCURRENCY,
-      rounds: ROUNDS,
-    });
-  }
+  // the closed loops of the servers and layers parts
+  const loops = { databaseUrl: DATABASE_URL, requests: REQUESTS, concurrency: CONCURRENCY, rounds: ROUNDS };
+  if (part === "servers" || part === "all") report.servers = await runServers({ ...loops, workers: WORKERS });
+  if (part === "layers" || part === "all") report.layers = await runLayers(loops);
 } finally {
   // on an error too; forgotten only once removed, so a signal meanwhile waits for it
   await removeSeed();
