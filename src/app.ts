@@ -7,6 +7,7 @@ import type { Database } from "./db/client.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { createCors } from "./http/cors.ts";
 import { renderError } from "./http/errors.ts";
+import { holdIdleTimer, resumeIdleTimer } from "./http/idle-timer.ts";
 import { createSharedRateLimiter } from "./http/rate-lease.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
 import { bodyLength } from "./http/reply.ts";
@@ -87,6 +88,7 @@ export function buildApp({
     sampleSweep: sweepSampler(config.ttl.listSweepEvery),
   };
   const cors = createCors(config.corsOrigins);
+  const errorAnswer = renderError(log, metrics);
   // one log line and one latency sample per request: never keys, values or tokens
   const observe = (request: Request, setStatus: unknown) => {
     const facts = requestFacts(request);
@@ -115,7 +117,7 @@ export function buildApp({
     return isRoutePath(patterns, url);
   };
   const app = new Elysia({ name: "ext-storage", normalize: false })
-    .onRequest(({ request, set }) => {
+    .onRequest(({ request, set, server }) => {
       const facts = beginRequest(request);
       set.headers["x-request-id"] = facts.id;
       const preflight = cors.preflight(request, facts.id, isRoute);
@@ -128,18 +130,24 @@ export function buildApp({
       }
       cors.decorate(request, set.headers);
       checkHost(request);
+      // a request without a body is whole as it arrives: the service's turn
+      if (request.body === null) holdIdleTimer(request, server);
     })
     .onTransform({ as: "global" }, ({ request, route, server }) => {
       // every route, gated or not (a route with a body did it already, before reading it)
       admitPath({ request, route, server });
     })
-    .onAfterHandle({ as: "global" }, ({ request, response }) => {
+    .onAfterHandle({ as: "global" }, ({ request, response, server }) => {
+      resumeIdleTimer(request, server, config.idleTimeoutSeconds);
       // an answer's bytes are its install's work (read routes answer JSON text, whole or streamed)
       const principal = requestFacts(request).principal;
       if (principal !== undefined) admission.work.charge(principal, bodyLength(response));
     })
     .onAfterResponse({ as: "global" }, ({ request, set }) => observe(request, set.status))
-    .onError(renderError(log, metrics))
+    .onError((context) => {
+      resumeIdleTimer(context.request, context.server, config.idleTimeoutSeconds);
+      return errorAnswer(context);
+    })
     .use(
       openapi({
         path: "/openapi",

@@ -19,6 +19,7 @@ import { checkNamespace, keyProblem } from "../../records/keys.ts";
 import type { Watchers, WatchRefusal } from "../../records/watch.ts";
 import { documented, INSTALL, NAMESPACE, passedQuery } from "../answers.ts";
 import { type Admission, admission as admissionMacro } from "../gate.ts";
+import { holdIdleTimerForStream, type TimedServer } from "../idle-timer.ts";
 import { changeJson, changesPageJson } from "../json.ts";
 import { jsonText, send } from "../reply.ts";
 import { strictQuery } from "../request.ts";
@@ -106,7 +107,7 @@ export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDep
   const watch = async (
     request: Request,
     headers: Record<string, unknown>,
-    server: { timeout?(request: Request, seconds: number): void } | null,
+    server: TimedServer,
     install: Scope,
     namespace: string | undefined,
   ): Promise<Response> => {
@@ -188,7 +189,7 @@ export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDep
     heartbeat.unref?.();
     request.signal.addEventListener("abort", end, { once: true });
     // the server's idle timeout would cut a quiet stream: the heartbeat keeps it alive instead
-    server?.timeout?.(request, 0);
+    holdIdleTimerForStream(request, server);
 
     const out = new Headers();
     for (const [name, value] of Object.entries(headers)) if (typeof value === "string") out.set(name, value);
