@@ -144,9 +144,11 @@ export function buildApp({
       if (principal !== undefined) admission.work.charge(principal, bodyLength(response));
     })
     .onAfterResponse({ as: "global" }, ({ request, set }) => observe(request, set.status))
-    .onError((context) => {
-      resumeIdleTimer(context.request, context.server, config.idleTimeoutSeconds);
-      return errorAnswer(context);
+    // destructured, so that Elysia's inference sees what the hook uses (a whole context would
+    // have it prepare every part of it for every request)
+    .onError(({ code, error, request, server }) => {
+      resumeIdleTimer(request, server, config.idleTimeoutSeconds);
+      return errorAnswer({ code, error, request });
     })
     .use(
       openapi({
