@@ -10,9 +10,7 @@ let server: TestServer;
 beforeAll(async () => {
   server = await startServer({ STORAGE_WATCH_HEARTBEAT_MS: "200", STORAGE_MAX_WATCHERS_PER_INSTALL: "3" });
 });
-// the pool's close waits up to its 5 s bound after the last test cut the listener's
-// connection (sql.end({ timeout: 5 })): the hook is given more than that
-afterAll(() => server.close(), 15_000);
+afterAll(() => server.close());
 
 const parse = (data: string | undefined) => JSON.parse(data ?? "null");
 

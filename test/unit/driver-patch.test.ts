@@ -22,6 +22,9 @@ test("both builds of the installed driver carry the patch (ESM for Bun and Deno,
     const connection = read(`node_modules/postgres/${build}/connection.js`);
     expect(connection).toContain("if (socket === null) {");
     expect(connection.match(/chunk = nextWriteTimer = null/g)?.length).toBe(4);
+    expect(connection).toContain(
+      "waited for it to finish until its timeout, and the pool's end() with it.\n    query = null",
+    );
     const index = read(`node_modules/postgres/${build}/index.js`);
     expect(index).toContain("closed = true, onclosed && onclosed(e)");
     // BEGIN and COMMIT pipelined with the transaction's statements
