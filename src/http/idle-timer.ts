@@ -11,8 +11,10 @@
 //
 // So a request without a body holds the timer from the start (it is whole as it arrives)
 // and every answer hands it back, before Bun writes it, with `Server.timeout(request,
-// seconds)` (0: none). In-process calls (`app.handle`) and Deno have no such server: there
-// both are no-ops.
+// seconds)` (0: none). A streamed answer that reads the database as it goes (the export)
+// holds it again while each piece is produced; a watch stream holds it until it ends (its
+// heartbeats keep the connection). In-process calls (`app.handle`) and Deno have no such
+// server: there all of these are no-ops.
 
 /** What this needs of the server that received the request: Bun's `Server.timeout`. */
 export type TimedServer = { timeout?(request: Request, seconds: number): void } | null | undefined;
@@ -35,4 +37,43 @@ export function holdIdleTimerForStream(request: Request, server: TimedServer): v
 /** Restarts the idle timer of the request's connection at `seconds`: the client's turn. */
 export function resumeIdleTimer(request: Request, server: TimedServer, seconds: number): void {
   if (!kept.has(request)) server?.timeout?.(request, seconds);
+}
+
+/** Restarts the idle timer at `seconds` once a stream held by holdIdleTimerForStream has
+ * ended (the server ended it; the client may keep the connection for more requests). */
+export function releaseIdleTimerAfterStream(request: Request, server: TimedServer, seconds: number): void {
+  kept.delete(request);
+  server?.timeout?.(request, seconds);
+}
+
+/**
+ * A streamed answer whose pieces the service works to produce (an export's pages, each read
+ * from the database): the timer is held while a piece is produced and handed back once it is
+ * queued, so that only the client's reading is timed. A piece is asked for only when the
+ * response has room for it (no high-water mark): a client that stops reading stops the
+ * pieces, and the timer then runs.
+ */
+export function timedStream(
+  body: ReadableStream<Uint8Array>,
+  request: Request,
+  server: TimedServer,
+  seconds: number,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        holdIdleTimer(request, server);
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } finally {
+          resumeIdleTimer(request, server, seconds);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -6,7 +6,7 @@
 //
 // Bun checks idle connections every 4 s, so with a setting of 1 a connection idle past it is
 // closed at the next check: within 4 s, and so before the held write's 4.5 s wait is over.
-// A watch stream is the one answer that stays open: its heartbeats keep it.
+// A watch stream is the one answer that stays open, its heartbeats keeping it, until it ends.
 import "../helpers/test-database.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "../helpers/db.ts";
@@ -64,15 +64,20 @@ function http(method: string, path: string, token: string, body?: string, header
 
 describe("the idle timer runs on the client's turns only", () => {
   test("writes the service works on past the idle timeout are answered, then their connections closed", async () => {
-    // one without a body, one with, and an import (whose route reads its body itself): Bun
-    // cut the first, not the others
-    const [deleter, writer, importer] = [newInstall("idle-delete"), newInstall("idle-post"), newInstall("idle-import")];
-    const [deleteToken, postToken, importerToken, adminToken] = await Promise.all([
+    // one without a body, one with, an import (whose route reads its body itself): Bun cut
+    // the first, not the others; and an export, whose pages are read as the client takes them
+    const deleter = newInstall("idle-delete");
+    const writer = newInstall("idle-post");
+    const importer = newInstall("idle-import");
+    const exporter = newInstall("idle-export");
+    const [deleteToken, postToken, importerToken, exporterToken, adminToken] = await Promise.all([
       tokenFor(deleter),
       tokenFor(writer),
       tokenFor(importer),
+      tokenFor(exporter),
       tokenFor({}, "storage:admin"),
     ]);
+    expect((await client(server.url, exporterToken).put("ns", "e", { value: 5 })).status).toBe(201);
     expect((await client(server.url, deleteToken).put("ns", "a", { value: 1 })).status).toBe(201);
     expect((await client(server.url, postToken).put("ns", "a", { value: 1 })).status).toBe(201);
     // the importer's install has its usage row and no record: it may take an import
@@ -86,7 +91,8 @@ describe("the idle timer runs on the client's turns only", () => {
       .map((line) => `${JSON.stringify(line)}\n`)
       .join("");
     const ids = [deleter, writer, importer].map((i) => i.installId);
-    // hold the installs' usage rows, as a writer does: their next writes wait on them
+    // hold the installs' usage rows, as a writer does: their next writes wait on them; and the
+    // records table, which the export's first page waits on (its head reads other tables)
     let release = () => {};
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -94,6 +100,7 @@ describe("the idle timer runs on the client's turns only", () => {
     let holding = false;
     const holder = sql.begin(async (tx) => {
       await tx`select 1 from ext_storage_usage where install_id in ${sql(ids)} for update`;
+      await tx`lock table ext_storage_records in access exclusive mode`;
       holding = true;
       await held;
     });
@@ -102,15 +109,22 @@ describe("the idle timer runs on the client's turns only", () => {
     const releaser = Bun.sleep(WAIT_MS).then(release);
     const LIMIT_MS = WAIT_MS + 2 * CHECK_EVERY_MS + 2_000;
     // sent on connections of their own: no client resends them when a connection drops
-    const importPath = `/admin/v1/tenants/${importer.tenantId}/installs/${importer.installId}/import`;
+    const admin = (i: typeof importer) => `/admin/v1/tenants/${i.tenantId}/installs/${i.installId}`;
     const answered = await Promise.all([
       exchange(http("DELETE", "/v1/namespaces/ns/records/a", deleteToken), LIMIT_MS),
       exchange(http("POST", "/v1/namespaces/ns/bulk-put", postToken, '{"items":[{"key":"b","value":2}]}'), LIMIT_MS),
-      exchange(http("POST", importPath, adminToken, ndjson, ["Content-Type: application/x-ndjson"]), LIMIT_MS),
+      exchange(
+        http("POST", `${admin(importer)}/import`, adminToken, ndjson, ["Content-Type: application/x-ndjson"]),
+        LIMIT_MS,
+      ),
+      exchange(http("GET", `${admin(exporter)}/export`, adminToken), LIMIT_MS),
     ]);
     await releaser;
     await holder;
-    expect(answered.map((r) => statusOf(r.answer))).toEqual([204, 200, 200]);
+    expect(answered.map((r) => statusOf(r.answer))).toEqual([204, 200, 200, 200]);
+    // the export whole: its record and its end line (a cut one has none)
+    expect(answered[3]?.answer).toContain('"key":"e","value":5');
+    expect(answered[3]?.answer).toContain('{"type":"end","records":1,"schemas":0}');
     for (const r of answered) {
       expect(r.answeredMs).toBeGreaterThanOrEqual(WAIT_MS - 50);
       // idle again once answered: closed at one of the next checks
@@ -125,7 +139,17 @@ describe("the idle timer runs on the client's turns only", () => {
 
   test("every kind of answer hands the connection back to the idle timer", async () => {
     const token = await tokenFor(newInstall("idle-answers"));
+    const purged = newInstall("idle-purged");
+    const purgedToken = await tokenFor(purged);
+    expect((await client(server.url, purgedToken).put("ns", "k", { value: 1 })).status).toBe(201);
     const WAIT_MS = 2 * CHECK_EVERY_MS + 1_500;
+    // a watch stream the server ends (its install purged): the connection is idle again
+    const ended = exchange(http("GET", "/v1/watch", purgedToken), WAIT_MS);
+    setTimeout(async () => {
+      const path = `/admin/v1/tenants/${purged.tenantId}/installs/${purged.installId}`;
+      const headers = { authorization: `Bearer ${await tokenFor({}, "storage:admin")}` };
+      await (await fetch(server.url + path, { method: "DELETE", headers })).arrayBuffer();
+    }, 500);
     const requests = {
       "a read's 404": http("GET", "/v1/namespaces/ns/records/none", token),
       "a write's 201": http("PUT", "/v1/namespaces/ns/records/k", token, '{"value":1}'),
@@ -144,6 +168,13 @@ describe("the idle timer runs on the client's turns only", () => {
         return { name, status: statusOf(r.answer), closed: r.closedMs !== undefined };
       }),
     );
+    const watchEnded = await ended;
+    expect(watchEnded.answer).toContain(": closing (purge)");
+    results.push({
+      name: "a watch stream the server ends",
+      status: statusOf(watchEnded.answer),
+      closed: watchEnded.closedMs !== undefined,
+    });
     expect(results).toEqual([
       { name: "a read's 404", status: 404, closed: true },
       { name: "a write's 201", status: 201, closed: true },
@@ -154,6 +185,7 @@ describe("the idle timer runs on the client's turns only", () => {
       { name: "no route's 404", status: 404, closed: true },
       { name: "a probe's 200", status: 200, closed: true },
       { name: "a watch stream", status: 200, closed: false },
+      { name: "a watch stream the server ends", status: 200, closed: true },
     ]);
   }, 30_000);
 });

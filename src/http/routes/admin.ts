@@ -8,6 +8,7 @@ import { applyImport } from "../../records/import.ts";
 import { compileLineSchemas, ImportReader } from "../../records/import-lines.ts";
 import { answers, BODY, PATH } from "../answers.ts";
 import { admission as admissionMacro, streamGate } from "../gate.ts";
+import { timedStream } from "../idle-timer.ts";
 import { contentOf, NDJSON_BODY } from "../media-types.ts";
 import { checkNdjsonType, ndjsonLines } from "../ndjson.ts";
 import { noContent, send } from "../reply.ts";
@@ -64,8 +65,9 @@ export function adminRoutes({ db, config, admission, watchers }: RouteDeps) {
     )
     .get(
       "/admin/v1/tenants/:tid/installs/:iid/export",
-      async ({ target }) =>
-        new Response(await exportInstall(db, target), {
+      async ({ target, request, server }) =>
+        // its pages are read as the client takes them: the service's turns, not the client's
+        new Response(timedStream(await exportInstall(db, target), request, server, config.idleTimeoutSeconds), {
           headers: { "content-type": "application/x-ndjson" },
         }),
       {

@@ -19,7 +19,7 @@ import { checkNamespace, keyProblem } from "../../records/keys.ts";
 import type { Watchers, WatchRefusal } from "../../records/watch.ts";
 import { documented, INSTALL, NAMESPACE, passedQuery } from "../answers.ts";
 import { type Admission, admission as admissionMacro } from "../gate.ts";
-import { holdIdleTimerForStream, type TimedServer } from "../idle-timer.ts";
+import { holdIdleTimerForStream, releaseIdleTimerAfterStream, type TimedServer } from "../idle-timer.ts";
 import { changeJson, changesPageJson } from "../json.ts";
 import { jsonText, send } from "../reply.ts";
 import { strictQuery } from "../request.ts";
@@ -134,6 +134,8 @@ export function changeRoutes({ db, config, admission, watchers }: ChangeRouteDep
       ended = true;
       clearInterval(heartbeat);
       stop();
+      // the connection may stay open for more requests: idle again from here
+      releaseIdleTimerAfterStream(request, server, config.idleTimeoutSeconds);
       try {
         controller.close();
       } catch {
