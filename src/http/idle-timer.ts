@@ -31,7 +31,7 @@ export function holdIdleTimer(request: Request, server: TimedServer): void {
  * keeps the connection alive itself, and resumeIdleTimer leaves it alone. */
 export function holdIdleTimerForStream(request: Request, server: TimedServer): void {
   kept.add(request);
-  server?.timeout?.(request, 0);
+  holdIdleTimer(request, server);
 }
 
 /** Restarts the idle timer of the request's connection at `seconds`: the client's turn. */
@@ -43,7 +43,7 @@ export function resumeIdleTimer(request: Request, server: TimedServer, seconds: 
  * ended (the server ended it; the client may keep the connection for more requests). */
 export function releaseIdleTimerAfterStream(request: Request, server: TimedServer, seconds: number): void {
   kept.delete(request);
-  server?.timeout?.(request, seconds);
+  resumeIdleTimer(request, server, seconds);
 }
 
 /**
